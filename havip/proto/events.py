@@ -1,0 +1,149 @@
+"""What goes into a VRRP instance (events) and what comes out (actions and notifications).
+
+The instance is sans-IO: adapters feed it events with the current time and carry out the
+actions it returns, in order. Notifications describe what happened for subscribers (metrics,
+logs, spans, notify scripts); carrying them out is optional, carrying out actions is not.
+All are small frozen values so a test can compare whole output lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from havip.proto.model import Advertisement, IPAddress, Reason, RejectReason, State
+
+# --- events: adapter -> instance -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Leave INIT: the adapter has its socket and addresses ready."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """Stop for good (SIGTERM): a master sends priority 0 and releases its VIPs."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertReceived:
+    """A decoded advertisement for this VRID from `source` (the packet's IP source)."""
+
+    advert: Advertisement
+    source: IPAddress
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerChanged:
+    """A tracked object (interface, script, file) changed health.
+
+    `weight` 0 means a failure is a FAULT; otherwise keepalived's rule applies: a positive
+    weight is added while the tracker is up, a negative one is added while it is down.
+    """
+
+    name: str
+    up: bool
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAddressChanged:
+    """The instance's own primary address (tie-break and advert source) is now `address`."""
+
+    address: IPAddress | None
+
+
+Event = Start | Shutdown | AdvertReceived | TrackerChanged | LocalAddressChanged
+
+# --- actions: instance -> adapter (must be carried out, in order) ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendAdvert:
+    """Send this advertisement to the multicast group or the unicast peers."""
+
+    advert: Advertisement
+
+
+@dataclass(frozen=True, slots=True)
+class InstallVips:
+    """Add the instance's virtual addresses to its interfaces."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseVips:
+    """Remove the instance's virtual addresses (only those havip added)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Send `count` gratuitous ARPs / unsolicited NAs for every VIP (one announcement round)."""
+
+    count: int
+    refresh: bool = False
+
+
+Action = SendAdvert | InstallVips | ReleaseVips | Announce
+
+# --- notifications: instance -> subscribers --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """The instance moved from `old` to `new` for `reason` at time `at`.
+
+    `master` is the address of the router believed to be master before the change (None if
+    unknown); `last_master_heard` is when its last advert arrived, which makes the failover
+    duration (outage seen by this router) measurable by a subscriber.
+    """
+
+    old: State
+    new: State
+    reason: Reason
+    at: float
+    priority: int
+    master: IPAddress | None
+    last_master_heard: float | None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PacketRejected:
+    """An advert for this VRID was dropped; `reason` is a metric label, `detail` is for logs."""
+
+    reason: RejectReason
+    source: IPAddress
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerHeard:
+    """A valid advertisement from `source` with `priority` arrived at `at`."""
+
+    source: IPAddress
+    priority: int
+    interval_cs: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MasterConflict:
+    """While master, an advert arrived from another router claiming mastership."""
+
+    source: IPAddress
+    priority: int
+    won: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityChanged:
+    """The effective priority changed (a weighted tracker moved it)."""
+
+    old: int
+    new: int
+    tracker: str
+
+
+Notification = StateChanged | PacketRejected | PeerHeard | MasterConflict | PriorityChanged
+
+Output = Action | Notification

@@ -1,0 +1,425 @@
+"""One VRRP instance as a sans-IO state machine (RFC 3768 section 6.4, RFC 5798 section 6.4).
+
+Time is an argument: `handle(event, now)` and `handle_timer(now)` return the actions the
+adapter must carry out, in order, interleaved with notifications for subscribers, and
+`get_timer()` says when `handle_timer` is due next. Nothing here sleeps, reads a clock or
+touches a socket, so tests can move `now` by hand and replay a whole election in microseconds.
+
+Where keepalived departs from the RFC in ways operators rely on, keepalived wins and the
+docstring says so: `state MASTER` as a start hint, `nopreempt`, `preempt_delay`, tracker
+weights, FAULT, and a master answering a lower-priority master with an immediate advert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from havip.proto.events import (
+    AdvertReceived,
+    Announce,
+    Event,
+    InstallVips,
+    LocalAddressChanged,
+    MasterConflict,
+    Output,
+    PacketRejected,
+    PeerHeard,
+    PriorityChanged,
+    ReleaseVips,
+    SendAdvert,
+    Shutdown,
+    Start,
+    StateChanged,
+    TrackerChanged,
+)
+from havip.proto.model import (
+    AUTH_NONE,
+    AUTH_PASS,
+    PRIORITY_OWNER,
+    PRIORITY_RELEASE,
+    Advertisement,
+    IPAddress,
+    Reason,
+    RejectReason,
+    State,
+)
+from havip.proto.timers import (
+    hinted_master_down_interval,
+    master_down_interval,
+    skew_time,
+)
+
+AUTH_DATA_LENGTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSettings:
+    """What the protocol needs to know about one configured VRRP instance."""
+
+    name: str
+    vrid: int
+    version: int = 3
+    priority: int = 100
+    interval_cs: int = 100
+    addresses: tuple[IPAddress, ...] = ()
+    auth_type: int = AUTH_NONE
+    password: bytes = b""
+    preempt: bool = True
+    preempt_delay: float = 0.0
+    start_as_master: bool = False
+    garp_master_delay: float = 5.0
+    garp_master_repeat: int = 5
+    garp_master_refresh: float = 0.0
+    garp_master_refresh_repeat: int = 1
+    check_address_list: bool = True
+    unicast_peers: tuple[IPAddress, ...] = ()
+
+
+def effective_priority(base: int, trackers: dict[str, tuple[bool, int]]) -> int:
+    """Base priority moved by weighted trackers, clamped to 1..254; an owner stays 255.
+
+    keepalived's rule: a positive weight counts while its tracker is up, a negative weight
+    while it is down.
+    """
+    if base == PRIORITY_OWNER:
+        return base
+    total = base
+    for up, weight in trackers.values():
+        if (weight > 0 and up) or (weight < 0 and not up):
+            total += weight
+    return max(1, min(254, total))
+
+
+class VrrpInstance:
+    """The state machine of one VRRP instance (one VRID on one interface and family)."""
+
+    def __init__(self, settings: InstanceSettings, local_address: IPAddress | None = None):
+        self.settings = settings
+        self.local_address = local_address
+        self.state = State.INIT
+        self.state_since: float | None = None
+        self.effective_priority = settings.priority
+        self.master_interval_cs = settings.interval_cs
+        self.master_address: IPAddress | None = None
+        self.master_priority = 0
+        self.last_master_heard: float | None = None
+        self._trackers: dict[str, tuple[bool, int]] = {}
+        self._auth_data = settings.password[:AUTH_DATA_LENGTH].ljust(AUTH_DATA_LENGTH, b"\0")
+        self._vip_set = frozenset(settings.addresses)
+        self._advert = self._make_advert(settings.priority)
+        self._down_deadline: float | None = None
+        self._down_reason = Reason.MASTER_DOWN
+        self._advert_deadline: float | None = None
+        self._announce_deadline: float | None = None
+        self._refresh_deadline: float | None = None
+        self._preempt_at: float | None = None
+
+    # --- what the adapter and subscribers read ------------------------------------------------
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        """Names of failing trackers without a weight: any of them means FAULT."""
+        return tuple(name for name, (up, weight) in self._trackers.items() if not up and not weight)
+
+    @property
+    def skew_time(self) -> float:
+        return skew_time(self.settings.version, self.effective_priority, self.master_interval_cs)
+
+    @property
+    def master_down_interval(self) -> float:
+        return master_down_interval(
+            self.settings.version, self.effective_priority, self.master_interval_cs
+        )
+
+    @property
+    def advert(self) -> Advertisement:
+        """The advertisement this instance sends as master (cached until priority changes)."""
+        return self._advert
+
+    def get_timer(self) -> float | None:
+        """The earliest time `handle_timer` must be called, or None if nothing is pending."""
+        deadlines = [
+            d
+            for d in (
+                self._down_deadline,
+                self._advert_deadline,
+                self._announce_deadline,
+                self._refresh_deadline,
+            )
+            if d is not None
+        ]
+        return min(deadlines) if deadlines else None
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Output]:
+        """Apply one event at time `now`; return the actions and notifications, in order."""
+        if isinstance(event, AdvertReceived):
+            return self._on_advert(event.advert, event.source, now)
+        if isinstance(event, TrackerChanged):
+            return self._on_tracker(event, now)
+        if isinstance(event, Start):
+            return self._on_start(now)
+        if isinstance(event, Shutdown):
+            return self._on_shutdown(now)
+        if isinstance(event, LocalAddressChanged):
+            self.local_address = event.address
+            return []
+        raise TypeError(f"not a VRRP instance event: {event!r}")
+
+    def handle_timer(self, now: float) -> list[Output]:
+        """Fire every deadline that is due at `now`."""
+        out: list[Output] = []
+        if self._down_deadline is not None and now >= self._down_deadline:
+            self._down_deadline = None
+            if self.state is State.BACKUP:
+                self._become_master(self._down_reason, now, out)
+        if self._advert_deadline is not None and now >= self._advert_deadline:
+            interval = self.settings.interval_cs / 100.0
+            following = self._advert_deadline + interval
+            self._advert_deadline = following if following > now else now + interval
+            out.append(SendAdvert(self._advert))
+        if self._announce_deadline is not None and now >= self._announce_deadline:
+            self._announce_deadline = None
+            out.append(Announce(self.settings.garp_master_repeat))
+        if self._refresh_deadline is not None and now >= self._refresh_deadline:
+            self._refresh_deadline = now + self.settings.garp_master_refresh
+            out.append(Announce(self.settings.garp_master_refresh_repeat, refresh=True))
+        return out
+
+    # --- event handlers -----------------------------------------------------------------------
+
+    def _on_start(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        if self.state is not State.INIT:
+            return out
+        if self.settings.preempt_delay > 0:
+            self._preempt_at = now + self.settings.preempt_delay
+        if self.faults:
+            self._transition(State.FAULT, Reason.FAULT, now, out, detail=", ".join(self.faults))
+        elif self.settings.priority == PRIORITY_OWNER:
+            self._become_master(Reason.OWNER, now, out)
+        else:
+            self._enter_backup(Reason.STARTUP, now, out, hinted=self.settings.start_as_master)
+        return out
+
+    def _on_shutdown(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        if self.state is State.STOP:
+            return out
+        if self.state is State.MASTER:
+            out.append(SendAdvert(self._make_advert(PRIORITY_RELEASE)))
+            out.append(ReleaseVips())
+        self._clear_deadlines()
+        self._transition(State.STOP, Reason.SHUTDOWN, now, out)
+        return out
+
+    def _on_tracker(self, event: TrackerChanged, now: float) -> list[Output]:
+        out: list[Output] = []
+        was_faulty = bool(self.faults)
+        self._trackers[event.name] = (event.up, event.weight)
+        new_priority = effective_priority(self.settings.priority, self._trackers)
+        if new_priority != self.effective_priority:
+            out.append(PriorityChanged(self.effective_priority, new_priority, event.name))
+            self.effective_priority = new_priority
+            self._advert = self._make_advert(new_priority)
+            if self.state is State.MASTER:
+                self.master_priority = new_priority
+        faulty = bool(self.faults)
+        if faulty and not was_faulty and self.state in (State.BACKUP, State.MASTER):
+            self._enter_fault(event.name, now, out)
+        elif was_faulty and not faulty and self.state is State.FAULT:
+            if self.settings.priority == PRIORITY_OWNER:
+                self._become_master(Reason.FAULT_CLEARED, now, out)
+            else:
+                self._enter_backup(Reason.FAULT_CLEARED, now, out)
+        return out
+
+    def _on_advert(self, advert: Advertisement, source: IPAddress, now: float) -> list[Output]:
+        if self.state in (State.INIT, State.STOP):
+            return []
+        rejected = self._check(advert, source)
+        if rejected is not None:
+            return [rejected]
+        out: list[Output] = [PeerHeard(source, advert.priority, advert.interval_cs, now)]
+        if self.state is State.BACKUP:
+            self._backup_heard(advert, source, now)
+        elif self.state is State.MASTER:
+            self._master_heard(advert, source, now, out)
+        return out
+
+    def _check(self, advert: Advertisement, source: IPAddress) -> PacketRejected | None:
+        """Instance-level validation after decoding (RFC 3768 7.1, RFC 5798 7.1)."""
+        settings = self.settings
+        if source == self.local_address:
+            return PacketRejected(RejectReason.OWN_ADVERT, source, "our own advertisement")
+        if settings.unicast_peers and source not in settings.unicast_peers:
+            return PacketRejected(
+                RejectReason.UNKNOWN_PEER, source, "not a configured unicast_peer"
+            )
+        if advert.version != settings.version:
+            return PacketRejected(
+                RejectReason.VERSION,
+                source,
+                f"version {advert.version}, this instance runs version {settings.version}",
+            )
+        if settings.version == 2:
+            if advert.auth_type != settings.auth_type:
+                return PacketRejected(
+                    RejectReason.AUTH_MISMATCH,
+                    source,
+                    f"auth type {advert.auth_type}, expected {settings.auth_type}",
+                )
+            if settings.auth_type == AUTH_PASS and advert.auth_data != self._auth_data:
+                return PacketRejected(RejectReason.AUTH_PASSWORD, source, "wrong password")
+            if advert.interval_cs != settings.interval_cs:
+                return PacketRejected(
+                    RejectReason.INTERVAL,
+                    source,
+                    f"interval {advert.interval:g}s, ours is {settings.interval_cs / 100:g}s",
+                )
+        if settings.check_address_list and frozenset(advert.addresses) != self._vip_set:
+            return PacketRejected(
+                RejectReason.ADDRESS_LIST,
+                source,
+                "addresses " + ",".join(map(str, advert.addresses)) + " differ from ours",
+            )
+        return None
+
+    def _backup_heard(self, advert: Advertisement, source: IPAddress, now: float) -> None:
+        self.master_address = source
+        self.master_priority = advert.priority
+        self.last_master_heard = now
+        if advert.priority == PRIORITY_RELEASE:
+            self._down_reason = Reason.PRIORITY_ZERO
+            self._down_deadline = now + self.skew_time
+            return
+        if advert.priority >= self.effective_priority:
+            self._preempt_at = None
+        elif self._may_preempt(now):
+            self._down_reason = Reason.PREEMPT
+            return
+        if self.settings.version == 3:
+            self.master_interval_cs = advert.interval_cs
+        self._down_reason = Reason.MASTER_DOWN
+        self._down_deadline = now + self.master_down_interval
+
+    def _may_preempt(self, now: float) -> bool:
+        """Whether a lower-priority master may be overthrown now (nopreempt, preempt_delay)."""
+        if not self.settings.preempt:
+            return False
+        if self.settings.preempt_delay <= 0:
+            return True
+        if self._preempt_at is None:
+            self._preempt_at = now + self.settings.preempt_delay
+        return now >= self._preempt_at
+
+    def _master_heard(
+        self, advert: Advertisement, source: IPAddress, now: float, out: list[Output]
+    ) -> None:
+        if advert.priority == PRIORITY_RELEASE:
+            out.append(SendAdvert(self._advert))
+            self._advert_deadline = now + self.settings.interval_cs / 100.0
+            return
+        theirs_wins = advert.priority > self.effective_priority or (
+            advert.priority == self.effective_priority and _outranks(source, self.local_address)
+        )
+        out.append(MasterConflict(source, advert.priority, won=not theirs_wins))
+        if not theirs_wins:
+            out.append(SendAdvert(self._advert))
+            self._advert_deadline = now + self.settings.interval_cs / 100.0
+            return
+        self._clear_deadlines()
+        out.append(ReleaseVips())
+        self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, out)
+        self.master_address = source
+        self.master_priority = advert.priority
+        self.last_master_heard = now
+        if self.settings.version == 3:
+            self.master_interval_cs = advert.interval_cs
+        self._down_reason = Reason.MASTER_DOWN
+        self._down_deadline = now + self.master_down_interval
+
+    # --- transitions --------------------------------------------------------------------------
+
+    def _become_master(self, reason: Reason, now: float, out: list[Output]) -> None:
+        self._transition(State.MASTER, reason, now, out)
+        self.master_address = self.local_address
+        self.master_priority = self.effective_priority
+        self.master_interval_cs = self.settings.interval_cs
+        out.append(InstallVips())
+        out.append(SendAdvert(self._advert))
+        out.append(Announce(self.settings.garp_master_repeat))
+        settings = self.settings
+        self._down_deadline = None
+        self._advert_deadline = now + settings.interval_cs / 100.0
+        if settings.garp_master_delay > 0:
+            self._announce_deadline = now + settings.garp_master_delay
+        if settings.garp_master_refresh > 0:
+            self._refresh_deadline = now + settings.garp_master_refresh
+
+    def _enter_backup(
+        self, reason: Reason, now: float, out: list[Output], hinted: bool = False
+    ) -> None:
+        self._transition(State.BACKUP, reason, now, out)
+        self.master_interval_cs = self.settings.interval_cs
+        self.master_address = None
+        self.master_priority = 0
+        self._down_reason = Reason.MASTER_DOWN
+        if hinted:
+            delay = hinted_master_down_interval(self.settings.version, self.master_interval_cs)
+        else:
+            delay = self.master_down_interval
+        self._down_deadline = now + delay
+
+    def _enter_fault(self, tracker: str, now: float, out: list[Output]) -> None:
+        if self.state is State.MASTER:
+            out.append(SendAdvert(self._make_advert(PRIORITY_RELEASE)))
+            out.append(ReleaseVips())
+        self._clear_deadlines()
+        self._transition(State.FAULT, Reason.FAULT, now, out, detail=tracker)
+        self.master_address = None
+        self.master_priority = 0
+
+    def _transition(
+        self, new: State, reason: Reason, now: float, out: list[Output], detail: str = ""
+    ) -> None:
+        out.append(
+            StateChanged(
+                old=self.state,
+                new=new,
+                reason=reason,
+                at=now,
+                priority=self.effective_priority,
+                master=self.master_address,
+                last_master_heard=self.last_master_heard,
+                detail=detail,
+            )
+        )
+        self.state = new
+        self.state_since = now
+
+    def _clear_deadlines(self) -> None:
+        self._down_deadline = None
+        self._advert_deadline = None
+        self._announce_deadline = None
+        self._refresh_deadline = None
+
+    def _make_advert(self, priority: int) -> Advertisement:
+        settings = self.settings
+        return Advertisement(
+            version=settings.version,
+            vrid=settings.vrid,
+            priority=priority,
+            interval_cs=settings.interval_cs,
+            addresses=settings.addresses,
+            auth_type=settings.auth_type if settings.version == 2 else AUTH_NONE,
+            auth_data=self._auth_data if settings.auth_type == AUTH_PASS else b"",
+        )
+
+
+def _outranks(theirs: IPAddress, ours: IPAddress | None) -> bool:
+    """RFC tie-break: the higher primary address wins, compared as unsigned integers."""
+    if ours is None:
+        return True
+    return int(theirs) > int(ours)
