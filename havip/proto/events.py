@@ -22,7 +22,10 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Shutdown:
-    """Stop for good (SIGTERM): a master sends priority 0 and releases its VIPs."""
+    """Stop for good (SIGTERM, or removed by a reload): a master sends priority 0 and
+    releases its VIPs."""
+
+    reason: Reason = Reason.SHUTDOWN
 
 
 @dataclass(frozen=True, slots=True)

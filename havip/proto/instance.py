@@ -161,7 +161,7 @@ class VrrpInstance:
         if isinstance(event, Start):
             return self._on_start(now)
         if isinstance(event, Shutdown):
-            return self._on_shutdown(now)
+            return self._on_shutdown(event.reason, now)
         if isinstance(event, LocalAddressChanged):
             self.local_address = event.address
             return []
@@ -203,7 +203,7 @@ class VrrpInstance:
             self._enter_backup(Reason.STARTUP, now, out, hinted=self.settings.start_as_master)
         return out
 
-    def _on_shutdown(self, now: float) -> list[Output]:
+    def _on_shutdown(self, reason: Reason, now: float) -> list[Output]:
         out: list[Output] = []
         if self.state is State.STOP:
             return out
@@ -211,7 +211,7 @@ class VrrpInstance:
             out.append(SendAdvert(self._make_advert(PRIORITY_RELEASE)))
             out.append(ReleaseVips())
         self._clear_deadlines()
-        self._transition(State.STOP, Reason.SHUTDOWN, now, out)
+        self._transition(State.STOP, reason, now, out)
         return out
 
     def _on_tracker(self, event: TrackerChanged, now: float) -> list[Output]:

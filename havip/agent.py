@@ -1,0 +1,549 @@
+"""The havip agent: trio drivers that feed the VRRP state machines and carry out their actions.
+
+One nursery holds everything: a receive task per raw socket (one socket per interface and
+family, demultiplexed by VRID), a timer task per instance whose cancel-scope deadline is the
+state machine's `get_timer()`, a netlink link watcher and the signal handler. Each step runs
+the same way: the state machine returns outputs, observers hear about them, then the actions
+are carried out in order (adverts, VIPs, announcements).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import trio
+
+from havip.config.model import LoadedConfig
+from havip.config.model import VrrpInstance as InstanceConfig
+from havip.net.announce import Announcer
+from havip.net.links import LinkMonitor
+from havip.net.netlink import LinkInfo, Netlink, VipSpec
+from havip.net.vrrpsock import Datagram, VrrpSocket
+from havip.proto.events import (
+    AdvertReceived,
+    Announce,
+    Event,
+    InstallVips,
+    LocalAddressChanged,
+    Output,
+    PeerHeard,
+    ReleaseVips,
+    SendAdvert,
+    Shutdown,
+    Start,
+    StateChanged,
+    TrackerChanged,
+)
+from havip.proto.instance import InstanceSettings, VrrpInstance
+from havip.proto.model import (
+    AUTH_NONE,
+    AUTH_PASS,
+    Advertisement,
+    ChecksumMode,
+    DecodeError,
+    IPAddress,
+    Reason,
+    RejectReason,
+    State,
+)
+from havip.proto.packet import decode, encode
+from havip.runtime import InstanceRuntime, Observer
+
+log = logging.getLogger("havip")
+
+ConfigLoader = Callable[[], LoadedConfig]
+
+
+def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceSettings:
+    """The protocol's view of one configured instance."""
+    auth = config.authentication
+    return InstanceSettings(
+        name=config.name,
+        vrid=config.vrid,
+        version=config.version,
+        priority=config.priority,
+        interval_cs=round(config.advert_int * 100),
+        addresses=tuple(vip.interface.ip for vip in config.vips),
+        auth_type=AUTH_PASS if auth is not None and config.version == 2 else AUTH_NONE,
+        password=auth.password if auth is not None else b"",
+        preempt=not config.nopreempt,
+        preempt_delay=config.preempt_delay,
+        start_as_master=config.initial_state == "MASTER",
+        garp_master_delay=config.garp_master_delay,
+        garp_master_repeat=config.garp_master_repeat,
+        garp_master_refresh=config.garp_master_refresh,
+        garp_master_refresh_repeat=config.garp_master_refresh_repeat,
+        check_address_list=not (config.skip_check_adv_addr or skip_check_adv_addr),
+        unicast_peers=config.unicast_peers,
+    )
+
+
+def interface_tracker(name: str) -> str:
+    """The tracker name under which an interface's link state reaches the state machine."""
+    return f"interface {name}"
+
+
+def address_tracker(name: str) -> str:
+    return f"no address on {name}"
+
+
+@dataclass(eq=False)
+class _Driven:
+    """An instance as the agent drives it: runtime view plus the I/O it needs."""
+
+    config: InstanceConfig
+    runtime: InstanceRuntime
+    vip_specs: tuple[VipSpec, ...]
+    scope: trio.CancelScope | None = None
+    socket_key: tuple[str, int] | None = None
+    source: IPAddress | None = None
+    encoded_for: Advertisement | None = None
+    encoded: list[tuple[IPAddress, bytes]] = field(default_factory=list)
+
+    @property
+    def machine(self) -> VrrpInstance:
+        return self.runtime.machine
+
+
+@dataclass(eq=False)
+class _SocketEntry:
+    sock: VrrpSocket
+    by_vrid: dict[int, _Driven] = field(default_factory=dict)
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+
+
+class Agent:
+    """Runs every configured VRRP instance until cancelled or signalled."""
+
+    def __init__(
+        self,
+        config: LoadedConfig,
+        observer: Observer,
+        reload_config: ConfigLoader | None = None,
+    ) -> None:
+        self.config = config
+        self.observer = observer
+        self.reload_config = reload_config
+        self.driven: dict[str, _Driven] = {}
+        self._sockets: dict[tuple[str, int], _SocketEntry] = {}
+        self._links: dict[str, LinkInfo | None] = {}
+        self._announcers: dict[str, Announcer] = {}
+        self._checksum_mode = ChecksumMode(config.global_defs.v3_checksum_mode)
+        self._netlink: Netlink | None = None
+        self._nursery: trio.Nursery | None = None
+        self.wall_offset = 0.0
+        self.stopped = trio.Event()
+
+    @property
+    def runtimes(self) -> list[InstanceRuntime]:
+        return [d.runtime for d in self.driven.values()]
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Bring every instance up, then serve until SIGTERM/SIGINT (or cancellation)."""
+        self._netlink = Netlink()
+        monitor = LinkMonitor()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self.wall_offset = time.time() - trio.current_time()
+                added = [self._create(c) for c in self.config.instances]
+                self.observer.started([d.runtime for d in added], self.wall_offset)
+                for driven in added:
+                    self._remove_leftovers(driven)
+                for driven in added:
+                    self._bring_up(driven)
+                nursery.start_soon(self._watch_links, monitor)
+                nursery.start_soon(self._watch_signals)
+                task_status.started()
+                await self.stopped.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                self._stop_all(Reason.SHUTDOWN)
+            monitor.close()
+            for entry in self._sockets.values():
+                entry.sock.close()
+            for announcer in self._announcers.values():
+                announcer.close()
+            self._netlink.close()
+
+    def request_stop(self) -> None:
+        self.stopped.set()
+
+    def _stop_all(self, reason: Reason) -> None:
+        now = trio.current_time()
+        for driven in list(self.driven.values()):
+            self._step(driven, driven.machine.handle(Shutdown(reason), now), now)
+
+    async def _watch_signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            async for signum in signals:
+                if signum == signal.SIGHUP:
+                    self.reload()
+                else:
+                    log.info("Stopping (signal %s)", signal.Signals(signum).name)
+                    self.request_stop()
+
+    # --- instances ----------------------------------------------------------------------------
+
+    def _create(self, config: InstanceConfig) -> _Driven:
+        settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
+        specs = tuple(
+            VipSpec(v.interface, v.device or config.interface, v.label, v.scope, v.broadcast)
+            for v in (*config.vips, *config.excluded_vips)
+        )
+        runtime = InstanceRuntime(
+            name=config.name,
+            vrid=config.vrid,
+            interface=config.interface,
+            family=config.family,
+            version=config.version,
+            vips=tuple(sorted(str(v.interface.ip) for v in config.vips)),
+            machine=VrrpInstance(settings),
+        )
+        driven = _Driven(config, runtime, specs)
+        self.driven[config.name] = driven
+        return driven
+
+    def _bring_up(self, driven: _Driven) -> None:
+        """Feed the instance its interface state and start it, then its timer task."""
+        now = trio.current_time()
+        self._apply_link_state(driven, self._link(driven.config.interface), now)
+        for tracked in driven.config.track_interfaces:
+            link = self._link(tracked.name)
+            up = link is not None and link.up
+            self._feed(driven, TrackerChanged(interface_tracker(tracked.name), up, tracked.weight))
+        self._feed(driven, Start())
+        assert self._nursery is not None
+        self._nursery.start_soon(self._timer_loop, driven)
+
+    def _remove_leftovers(self, driven: _Driven) -> None:
+        """After a crash, remove this instance's VIPs that still carry havip's tag."""
+        for device in {spec.device for spec in driven.vip_specs}:
+            link = self._link(device)
+            if link is None:
+                continue
+            specs = [s for s in driven.vip_specs if s.device == device]
+            assert self._netlink is not None
+            removed, failures = self._netlink.remove(link.index, specs)
+            if removed:
+                log.info("VRRP_Instance(%s) removing leftover VIPs %s", driven.config.name, removed)
+            for failure in failures:
+                log.error(
+                    "VRRP_Instance(%s) cannot remove leftover VIP %s", driven.config.name, failure
+                )
+
+    def _feed(self, driven: _Driven, event: Event) -> None:
+        now = trio.current_time()
+        self._step(driven, driven.machine.handle(event, now), now)
+
+    async def _timer_loop(self, driven: _Driven) -> None:
+        while True:
+            deadline = driven.machine.get_timer()
+            with trio.CancelScope(deadline=math.inf if deadline is None else deadline) as scope:
+                driven.scope = scope
+                await trio.sleep_forever()
+            if driven.machine.state is State.STOP:
+                return
+            now = trio.current_time()
+            self._step(driven, driven.machine.handle_timer(now), now)
+
+    # --- one step: observers, then actions ----------------------------------------------------
+
+    def _step(self, driven: _Driven, outputs: Sequence[Output], now: float) -> None:
+        if not outputs:
+            return
+        runtime = driven.runtime
+        self.observer.outputs(runtime, outputs, now)
+        takeover: StateChanged | None = None
+        for output in outputs:
+            if isinstance(output, PeerHeard):
+                runtime.peers[output.source] = (output.priority, output.at)
+            elif isinstance(output, SendAdvert):
+                self._send(driven, output.advert)
+            elif isinstance(output, InstallVips):
+                self._change_vips(driven, "add")
+            elif isinstance(output, ReleaseVips):
+                self._change_vips(driven, "remove")
+            elif isinstance(output, Announce):
+                self._announce(driven, output.count)
+            elif isinstance(output, StateChanged) and output.new is State.MASTER:
+                takeover = output
+        if takeover is not None:
+            self.observer.took_over(runtime, takeover, trio.current_time())
+        scope = driven.scope
+        if scope is not None:
+            deadline = driven.machine.get_timer()
+            scope.deadline = math.inf if deadline is None else deadline
+
+    def _send(self, driven: _Driven, advert: Advertisement) -> None:
+        entry = self._sockets.get(driven.socket_key) if driven.socket_key else None
+        source = driven.source
+        if entry is None or source is None:
+            return
+        if advert is not driven.encoded_for:
+            destinations = driven.config.unicast_peers or (entry.sock.group,)
+            driven.encoded = [
+                (
+                    dst,
+                    encode(
+                        advert, source=source, destination=dst, checksum_mode=self._checksum_mode
+                    ),
+                )
+                for dst in destinations
+            ]
+            driven.encoded_for = advert
+        for destination, payload in driven.encoded:
+            try:
+                entry.sock.send(payload, source, destination)
+            except OSError as error:
+                log.warning(
+                    "VRRP_Instance(%s) cannot send advert to %s: %s",
+                    driven.config.name,
+                    destination,
+                    error,
+                )
+
+    def _change_vips(self, driven: _Driven, op: str) -> None:
+        assert self._netlink is not None
+        began = trio.current_time()
+        changed: list[str] = []
+        failures: list[str] = []
+        for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
+            specs = [s for s in driven.vip_specs if s.device == device]
+            link = self._link(device)
+            if link is None:
+                failures.extend(f"{s.interface}: no interface {device}" for s in specs)
+                continue
+            if op == "add":
+                done, failed = self._netlink.add(link.index, specs)
+            else:
+                done, failed = self._netlink.remove(link.index, specs)
+            changed.extend(done)
+            failures.extend(failed)
+        self.observer.vips_changed(
+            driven.runtime,
+            "add" if op == "add" else "remove",
+            changed,
+            failures,
+            began,
+            trio.current_time(),
+        )
+
+    def _announce(self, driven: _Driven, count: int) -> None:
+        for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
+            link = self._link(device)
+            if link is None or not link.up:
+                continue
+            announcer = self._announcer(device)
+            if announcer is None:
+                continue
+            addresses = tuple(s.interface.ip for s in driven.vip_specs if s.device == device)
+            for kind, family in (("garp", 4), ("na", 6)):
+                mine = tuple(a for a in addresses if a.version == family)
+                if not mine:
+                    continue
+                began = trio.current_time()
+                sent = sum(announcer.announce(link.mac, mine) for _ in range(count))
+                self.observer.announced(
+                    driven.runtime,
+                    "garp" if kind == "garp" else "na",
+                    sent,
+                    began,
+                    trio.current_time(),
+                )
+
+    def _announcer(self, device: str) -> Announcer | None:
+        announcer = self._announcers.get(device)
+        if announcer is None:
+            try:
+                announcer = Announcer(device)
+            except OSError as error:
+                log.error("cannot open a packet socket on %s: %s", device, error)
+                return None
+            self._announcers[device] = announcer
+        return announcer
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    def _socket_for(self, driven: _Driven, link: LinkInfo) -> None:
+        """Attach the instance to the shared socket of its interface and family."""
+        key = (link.name, driven.config.family)
+        entry = self._sockets.get(key)
+        if entry is None:
+            defs = self.config.global_defs
+            group = defs.mcast_group4 if driven.config.family == 4 else defs.mcast_group6
+            try:
+                sock = VrrpSocket(link.name, link.index, driven.config.family, group)
+            except OSError as error:
+                log.error("cannot open a VRRP socket on %s: %s", link.name, error)
+                return
+            entry = _SocketEntry(sock)
+            self._sockets[key] = entry
+            assert self._nursery is not None
+            self._nursery.start_soon(self._receive, entry)
+        entry.by_vrid[driven.config.vrid] = driven
+        driven.socket_key = key
+
+    def _detach_socket(self, driven: _Driven) -> None:
+        key = driven.socket_key
+        driven.socket_key = None
+        entry = self._sockets.get(key) if key else None
+        if entry is None or key is None:
+            return
+        if entry.by_vrid.get(driven.config.vrid) is driven:
+            del entry.by_vrid[driven.config.vrid]
+        if not entry.by_vrid:
+            entry.scope.cancel()
+            entry.sock.close()
+            del self._sockets[key]
+
+    async def _receive(self, entry: _SocketEntry) -> None:
+        with entry.scope:
+            sock = entry.sock
+            while True:
+                await trio.lowlevel.wait_readable(sock.sock)
+                now = trio.current_time()
+                for item in sock.receive_ready():
+                    self._on_datagram(entry, item, now)
+
+    def _on_datagram(self, entry: _SocketEntry, item: Datagram | DecodeError, now: float) -> None:
+        interface = entry.sock.interface
+        if isinstance(item, DecodeError):
+            self.observer.packet_dropped(interface, item.reason, None, None, item.detail)
+            return
+        assert isinstance(item, Datagram)
+        payload = item.payload
+        claimed = entry.by_vrid.get(payload[1]) if len(payload) > 1 else None
+        runtime = claimed.runtime if claimed is not None else None
+        if item.ttl != 255:
+            self.observer.packet_dropped(
+                interface, RejectReason.TTL, item.source, runtime, f"TTL {item.ttl}, expected 255"
+            )
+            return
+        try:
+            advert = decode(payload, source=item.source, destination=item.destination)
+        except DecodeError as error:
+            self.observer.packet_dropped(
+                interface, error.reason, item.source, runtime, error.detail
+            )
+            return
+        if claimed is None:
+            self.observer.packet_dropped(
+                interface,
+                RejectReason.VRID,
+                item.source,
+                None,
+                f"no instance for VRID {advert.vrid}",
+            )
+            return
+        self._step(claimed, claimed.machine.handle(AdvertReceived(advert, item.source), now), now)
+
+    # --- links --------------------------------------------------------------------------------
+
+    def _link(self, name: str) -> LinkInfo | None:
+        if name not in self._links:
+            assert self._netlink is not None
+            self._links[name] = self._netlink.link(name)
+        return self._links[name]
+
+    async def _watch_links(self, monitor: LinkMonitor) -> None:
+        while True:
+            await monitor.changes()
+            self._refresh_links()
+
+    def _refresh_links(self) -> None:
+        assert self._netlink is not None
+        before = dict(self._links)
+        for name in before:
+            self._links[name] = self._netlink.link(name)
+        now = trio.current_time()
+        for driven in list(self.driven.values()):
+            name = driven.config.interface
+            if self._links.get(name) != before.get(name):
+                self._apply_link_state(driven, self._links.get(name), now)
+            for tracked in driven.config.track_interfaces:
+                old, new = before.get(tracked.name), self._links.get(tracked.name)
+                if (old is not None and old.up) != (new is not None and new.up):
+                    up = new is not None and new.up
+                    self._feed(
+                        driven, TrackerChanged(interface_tracker(tracked.name), up, tracked.weight)
+                    )
+
+    def _apply_link_state(self, driven: _Driven, link: LinkInfo | None, now: float) -> None:
+        """Socket, source address and interface fault of an instance from its link's state."""
+        config = driven.config
+        name = config.interface
+        if link is None:
+            self._detach_socket(driven)
+            self._set_source(driven, None)
+            self._feed(driven, TrackerChanged(interface_tracker(name), False, 0))
+            return
+        if driven.socket_key is None:
+            self._socket_for(driven, link)
+        if config.family == 4:
+            source = config.unicast_src_ip or config.mcast_src_ip or link.ipv4
+        else:
+            source = config.unicast_src_ip or config.mcast_src_ip or link.ipv6_link_local
+        self._set_source(driven, source)
+        up = link.up or config.dont_track_primary
+        self._feed(driven, TrackerChanged(interface_tracker(name), up, 0))
+
+    def _set_source(self, driven: _Driven, source: IPAddress | None) -> None:
+        name = driven.config.interface
+        if source != driven.source:
+            driven.source = source
+            driven.encoded_for = None
+            self._feed(driven, LocalAddressChanged(source))
+        has_address = source is not None or self._links.get(name) is None
+        self._feed(driven, TrackerChanged(address_tracker(name), has_address, 0))
+
+    # --- reload -------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Apply a new configuration; unchanged instances keep their state and VIPs."""
+        if self.reload_config is None:
+            return
+        try:
+            new = self.reload_config()
+        except Exception as error:  # a ConfigError lists every problem; anything else too
+            log.error("Reload refused, keeping the running configuration: %s", error)
+            for diagnostic in getattr(error, "diagnostics", ()):
+                log.error("%s", diagnostic)
+            return
+        old_by_name = {c.name: c for c in self.config.instances}
+        new_by_name = {c.name: c for c in new.instances}
+        globals_same = new.global_defs == self.config.global_defs
+        removed: list[InstanceRuntime] = []
+        added: list[_Driven] = []
+        now = trio.current_time()
+        for name, old in old_by_name.items():
+            if globals_same and new_by_name.get(name) == old:
+                continue
+            driven = self.driven.pop(name)
+            self._step(driven, driven.machine.handle(Shutdown(Reason.RELOAD), now), now)
+            if driven.scope is not None:
+                driven.scope.cancel()
+            self._detach_socket(driven)
+            removed.append(driven.runtime)
+        self.config = new
+        self._checksum_mode = ChecksumMode(new.global_defs.v3_checksum_mode)
+        for name, cfg in new_by_name.items():
+            if name not in self.driven:
+                added.append(self._create(cfg))
+        self.observer.instances_changed([d.runtime for d in added], removed)
+        for driven in added:
+            self._bring_up(driven)
+        log.info(
+            "Reloaded configuration: %d kept, %d stopped, %d started",
+            len(new_by_name) - len(added),
+            len(removed),
+            len(added),
+        )

@@ -1,0 +1,79 @@
+"""keepalived.conf text for lab routers: the same file drives havip and keepalived.
+
+Generated rather than templated by hand so that tests, benchmarks and `havip lab` describe
+routers the same way, and so that every option here is one an operator would write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """One VRRP instance of one lab router, as keepalived.conf would say it."""
+
+    priority: int
+    vips: Sequence[str] = ("192.0.2.100/24",)
+    instance: str = "VI_1"
+    vrid: int = 51
+    version: int = 2
+    advert_int: float = 1.0
+    interface: str = "eth0"
+    password: str | None = None
+    state: str = "BACKUP"
+    nopreempt: bool = False
+    preempt_delay: float = 0.0
+    unicast_src_ip: str | None = None
+    unicast_peers: Sequence[str] = ()
+    garp_master_delay: float = 0.0
+    extra: Sequence[str] = field(default_factory=tuple)
+    global_extra: Sequence[str] = field(default_factory=tuple)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def keepalived_conf(spec: RouterSpec, router_id: str = "lab") -> str:
+    """A complete keepalived.conf with one vrrp_instance."""
+    lines = [
+        "global_defs {",
+        f"    router_id {router_id}",
+        "    vrrp_garp_master_repeat 1",
+        *(f"    {line}" for line in spec.global_extra),
+        "}",
+        "",
+        f"vrrp_instance {spec.instance} {{",
+        f"    state {spec.state}",
+        f"    interface {spec.interface}",
+        f"    virtual_router_id {spec.vrid}",
+        f"    priority {spec.priority}",
+        f"    advert_int {_number(spec.advert_int)}",
+        f"    version {spec.version}",
+        f"    garp_master_delay {_number(spec.garp_master_delay)}",
+    ]
+    if spec.nopreempt:
+        lines.append("    nopreempt")
+    if spec.preempt_delay:
+        lines.append(f"    preempt_delay {_number(spec.preempt_delay)}")
+    if spec.password is not None:
+        lines += [
+            "    authentication {",
+            "        auth_type PASS",
+            f"        auth_pass {spec.password}",
+            "    }",
+        ]
+    if spec.unicast_src_ip:
+        lines.append(f"    unicast_src_ip {spec.unicast_src_ip}")
+    if spec.unicast_peers:
+        lines.append("    unicast_peer {")
+        lines += [f"        {peer}" for peer in spec.unicast_peers]
+        lines.append("    }")
+    lines.append("    virtual_ipaddress {")
+    lines += [f"        {vip}" for vip in spec.vips]
+    lines.append("    }")
+    lines += [f"    {line}" for line in spec.extra]
+    lines.append("}")
+    return "\n".join(lines) + "\n"

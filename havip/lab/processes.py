@@ -1,0 +1,154 @@
+"""Starting havip and keepalived routers inside lab namespaces.
+
+Both read the same generated keepalived.conf; each router gets its own directory for the
+config, pid files and log, so several keepalived daemons can share one machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from havip.lab.netns import Host, LabError
+
+METRICS_PORT = 9650
+
+
+@dataclass
+class Router:
+    """A VRRP daemon (havip or keepalived) running in a lab host."""
+
+    kind: str
+    host: Host
+    workdir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "log"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, signum)
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """SIGTERM and wait; returns the exit code (None if it had to be killed)."""
+        if self.process.poll() is not None:
+            return self.process.returncode
+        self.signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def status(self) -> dict[str, Any]:
+        """havip's /status, fetched from inside the router's namespace."""
+        url = f"http://127.0.0.1:{METRICS_PORT}/status"
+        text = self.host.exec(sys.executable, "-c", _FETCH, url).stdout
+        result: dict[str, Any] = json.loads(text)
+        return result
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{METRICS_PORT}/metrics"
+        return self.host.exec(sys.executable, "-c", _FETCH, url).stdout
+
+
+_FETCH = (
+    "import sys, urllib.request; "
+    "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+)
+"""Run in a child interpreter inside the namespace: the HTTP server is only reachable there."""
+
+
+def havip_command() -> list[str]:
+    """How to run this checkout's havip (the interpreter running us has it installed)."""
+    return [sys.executable, "-m", "havip"]
+
+
+def start_havip(
+    host: Host, config: str, workdir: Path, *extra: str, env: dict[str, str] | None = None
+) -> Router:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "keepalived.conf").write_text(config)
+    log = (workdir / "log").open("ab")
+    process = host.popen(
+        [
+            *havip_command(),
+            "run",
+            "-f",
+            str(workdir / "keepalived.conf"),
+            "--metrics-listen",
+            f"0.0.0.0:{METRICS_PORT}",
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    return Router("havip", host, workdir, process)
+
+
+def keepalived_path() -> str | None:
+    return shutil.which("keepalived") or (
+        "/usr/sbin/keepalived" if os.path.exists("/usr/sbin/keepalived") else None
+    )
+
+
+def start_keepalived(host: Host, config: str, workdir: Path) -> Router:
+    binary = keepalived_path()
+    if binary is None:
+        raise LabError("keepalived is not installed (scripts/setup installs it)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "keepalived.conf").write_text(config)
+    log = (workdir / "log").open("ab")
+    process = host.popen(
+        [
+            binary,
+            "--dont-fork",
+            "--log-console",
+            "--log-detail",
+            "--no-syslog",
+            "--vrrp",
+            "-f",
+            str(workdir / "keepalived.conf"),
+            "-p",
+            str(workdir / "keepalived.pid"),
+            "-r",
+            str(workdir / "vrrp.pid"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return Router("keepalived", host, workdir, process)
+
+
+def wait_for(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.02
+) -> float:
+    """Poll until `predicate()` holds; return the seconds it took, raise LabError on timeout."""
+    start = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise LabError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)

@@ -1,0 +1,151 @@
+"""Raw IP protocol 112 sockets: one per interface and address family, shared by its instances.
+
+Sent packets carry TTL / hop limit 255 and the configured source address (IP_PKTINFO /
+IPV6_PKTINFO, so the socket need not be bound to an address and still hears multicast).
+Received packets come back as (payload, source, destination, ttl) so the caller can apply
+RFC 3768/5798 section 7.1 checks; the socket is bound to its device so an instance never
+hears another interface's group.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, IPAddress
+from havip.proto.packet import parse_ipv4
+
+RECEIVE_BUFFER = 4096
+IP_PKTINFO = 8  # <linux/in.h>; the socket module does not export it on every build
+_IPV6_ANCILLARY = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+
+
+@dataclass(frozen=True, slots=True)
+class Datagram:
+    """One received VRRP packet, before decoding."""
+
+    payload: bytes
+    source: IPAddress
+    destination: IPAddress
+    ttl: int
+
+
+class VrrpSocket:
+    """A non-blocking raw VRRP socket on one interface for one family (4 or 6)."""
+
+    def __init__(self, interface: str, ifindex: int, family: int, group: IPAddress) -> None:
+        self.interface = interface
+        self.ifindex = ifindex
+        self.family = family
+        self.group = group
+        af = socket.AF_INET if family == 4 else socket.AF_INET6
+        self.sock = socket.socket(af, socket.SOCK_RAW, VRRP_PROTOCOL)
+        try:
+            self._configure()
+        except OSError:
+            self.sock.close()
+            raise
+
+    def _configure(self) -> None:
+        sock = self.sock
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.interface.encode())
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        if self.family == 4:
+            mreqn = struct.pack("=4s4si", self.group.packed, bytes(4), self.ifindex)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+        else:
+            mreq = struct.pack("=16sI", self.group.packed, self.ifindex)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, VRRP_TTL)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+        sock.setblocking(False)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
+        """Send one advert from `source`; a full buffer or a vanished route is an OSError."""
+        if self.family == 4:
+            info = struct.pack("=i4s4s", self.ifindex, source.packed, bytes(4))
+            self.sock.sendmsg(
+                [payload],
+                [(socket.IPPROTO_IP, IP_PKTINFO, info)],
+                0,
+                (str(destination), 0),
+            )
+        else:
+            info = source.packed + struct.pack("=I", self.ifindex)
+            self.sock.sendmsg(
+                [payload],
+                [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)],
+                0,
+                (str(destination), 0, 0, self.ifindex),
+            )
+
+    def receive_ready(self) -> Iterator[Datagram | DecodeError]:
+        """Drain every packet waiting on the socket, without blocking.
+
+        Malformed IPv4 headers come back as the DecodeError to count, never raised, so one
+        bad packet cannot end the receive loop.
+        """
+        while True:
+            try:
+                if self.family == 4:
+                    data = self.sock.recv(RECEIVE_BUFFER)
+                    item: Datagram | DecodeError = _ipv4_datagram(data)
+                else:
+                    data, ancillary, _flags, address = self.sock.recvmsg(
+                        RECEIVE_BUFFER, _IPV6_ANCILLARY
+                    )
+                    item = _ipv6_datagram(data, ancillary, address)
+            except BlockingIOError:
+                return
+            except OSError as error:
+                if error.errno in (errno.EAGAIN, errno.EINTR):
+                    return
+                raise
+            yield item
+
+
+def _ipv4_datagram(data: bytes) -> Datagram | DecodeError:
+    try:
+        header, payload = parse_ipv4(data)
+    except DecodeError as error:
+        return error
+    return Datagram(payload, header.source, header.destination, header.ttl)
+
+
+def _ipv6_datagram(
+    data: bytes, ancillary: list[tuple[int, int, bytes]], address: tuple[str, int, int, int]
+) -> Datagram:
+    hop_limit = -1
+    destination: IPAddress = IPv6Address(0)
+    for level, kind, value in ancillary:
+        if level != socket.IPPROTO_IPV6:
+            continue
+        if kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
+            hop_limit = struct.unpack("=i", value[:4])[0]
+        elif kind == socket.IPV6_PKTINFO and len(value) >= 16:
+            destination = IPv6Address(value[:16])
+    source = ip_address(address[0].split("%", 1)[0])
+    return Datagram(data, source, destination, hop_limit)
+
+
+def multicast_group(family: int, group4: IPv4Address, group6: IPv6Address) -> IPAddress:
+    """The VRRP multicast group for a family (configurable as in keepalived's global_defs)."""
+    return group4 if family == 4 else group6
