@@ -1,0 +1,187 @@
+"""Read `global_defs`: the VRRP defaults every instance inherits.
+
+`havip_vrrp_v3_checksum message_only|pseudo_header` is havip's own keyword: how to compute
+VRRPv3-over-IPv4 checksums when sending (keepalived 2.2 uses the pseudo-header, the default).
+keepalived logs "Unknown keyword" for it and carries on, so a shared file still works for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import fields, replace
+from decimal import Decimal
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+from havip.config.diagnostics import Diagnostics
+from havip.config.keepalived_keywords import GLOBAL_DEFS_NOT_IMPLEMENTED
+from havip.config.model import GlobalDefs
+from havip.config.parser import Statement
+from havip.config.sections import Handler, Section, walk
+from havip.config.values import (
+    no_args,
+    one_arg,
+    parse_int,
+    read_address,
+    read_int,
+    read_optional_bool,
+    read_seconds,
+)
+
+_UINT_MAX = 2**32 - 1
+CHECKSUM_MODES = ("pseudo_header", "message_only")
+
+
+def read_whole_seconds(statement: Statement, diagnostics: Diagnostics) -> float | None:
+    """keepalived's garp delays and refresh: whole seconds, 0 allowed."""
+    value = read_int(statement, 0, _UINT_MAX // 1_000_000, diagnostics)
+    return None if value is None else float(value)
+
+
+def read_repeat(statement: Statement, diagnostics: Diagnostics) -> int | None:
+    """A garp repeat count; keepalived turns 0 into 1 with a warning, and so does havip."""
+    value = read_int(statement, 0, _UINT_MAX, diagnostics)
+    if value == 0:
+        diagnostics.warning(statement.location, f"{statement.keyword} must be at least 1; using 1")
+        return 1
+    return value
+
+
+def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> GlobalDefs:
+    """All `global_defs` blocks merged in order (keepalived allows several)."""
+    values: dict[str, Any] = {}
+    min_garp = False
+    explicit: set[str] = set()
+
+    def store(field: str, value: object) -> None:
+        if value is not None:
+            values[field] = value
+            explicit.add(field)
+
+    def router_id(s: Statement) -> None:
+        store("router_id", one_arg(s, "a name for this router", diagnostics))
+
+    def vrrp_version(s: Statement) -> None:
+        text = one_arg(s, "2 or 3", diagnostics)
+        if text is not None and parse_int(text, 2, 3) is None:
+            diagnostics.warning(
+                s.location, f"vrrp_version must be 2 or 3, got '{text}'; ignored (as keepalived)"
+            )
+        elif text is not None:
+            store("vrrp_version", int(text))
+
+    def mcast_group(field: str, family: type[IPv4Address] | type[IPv6Address]) -> Handler:
+        def read(s: Statement) -> None:
+            address = read_address(s, diagnostics)
+            if address is None:
+                return
+            if not isinstance(address, family) or not address.is_multicast:
+                kind = "IPv4" if family is IPv4Address else "IPv6"
+                diagnostics.error(
+                    s.location, f"{s.keyword}: expected an {kind} multicast address, got {address}"
+                )
+                return
+            store(field, address)
+
+        return read
+
+    def interval(field: str) -> Handler:
+        def read(s: Statement) -> None:
+            value = read_seconds(
+                s, Decimal("0.000001"), Decimal(_UINT_MAX // 1_000_000), diagnostics
+            )
+            store(field, None if value is None else float(value))
+
+        return read
+
+    def flag(field: str) -> Handler:
+        def read(s: Statement) -> None:
+            if no_args(s, diagnostics):
+                store(field, True)
+
+        return read
+
+    def optional_bool(field: str) -> Handler:
+        def read(s: Statement) -> None:
+            store(field, read_optional_bool(s, diagnostics))
+
+        return read
+
+    def min_garp_handler(s: Statement) -> None:
+        nonlocal min_garp
+        min_garp = bool(read_optional_bool(s, diagnostics))
+
+    def script_user(s: Statement) -> None:
+        if not s.args or len(s.args) > 2:
+            diagnostics.error(s.location, "script_user: expected 'USERNAME [GROUPNAME]'")
+            return
+        store("script_user", s.args[0])
+        store("script_group", s.args[1] if len(s.args) == 2 else None)
+
+    def fifo(field: str) -> Handler:
+        def read(s: Statement) -> None:
+            if not s.args:
+                diagnostics.error(s.location, f"{s.keyword}: expected the path of a FIFO")
+                return
+            if len(s.args) > 1:
+                diagnostics.warning(
+                    s.location,
+                    f"{s.keyword}: a FIFO owner user/group is not implemented by havip; ignored",
+                )
+            store(field, s.args[0])
+
+        return read
+
+    def checksum(s: Statement) -> None:
+        text = one_arg(s, " or ".join(CHECKSUM_MODES), diagnostics)
+        if text is not None and text not in CHECKSUM_MODES:
+            diagnostics.error(
+                s.location,
+                f"havip_vrrp_v3_checksum: expected {' or '.join(CHECKSUM_MODES)}, got '{text}'",
+            )
+            return
+        store("v3_checksum_mode", text)
+
+    handlers = {
+        "router_id": router_id,
+        "vrrp_version": vrrp_version,
+        "vrrp_mcast_group4": mcast_group("mcast_group4", IPv4Address),
+        "vrrp_mcast_group6": mcast_group("mcast_group6", IPv6Address),
+        "vrrp_garp_master_delay": lambda s: store(
+            "garp_master_delay", read_whole_seconds(s, diagnostics)
+        ),
+        "vrrp_garp_master_repeat": lambda s: store(
+            "garp_master_repeat", read_repeat(s, diagnostics)
+        ),
+        "vrrp_garp_master_refresh": lambda s: store(
+            "garp_master_refresh", read_whole_seconds(s, diagnostics)
+        ),
+        "vrrp_garp_master_refresh_repeat": lambda s: store(
+            "garp_master_refresh_repeat", read_repeat(s, diagnostics)
+        ),
+        "vrrp_garp_interval": interval("garp_interval"),
+        "vrrp_gna_interval": interval("gna_interval"),
+        "vrrp_min_garp": min_garp_handler,
+        "vrrp_strict": flag("vrrp_strict"),
+        "vrrp_skip_check_adv_addr": optional_bool("skip_check_adv_addr"),
+        "enable_script_security": flag("enable_script_security"),
+        "script_user": script_user,
+        "notify_fifo": fifo("notify_fifo"),
+        "vrrp_notify_fifo": fifo("vrrp_notify_fifo"),
+        "havip_vrrp_v3_checksum": checksum,
+    }
+    section = Section("global_defs", handlers, ignored=GLOBAL_DEFS_NOT_IMPLEMENTED)
+    for block in blocks:
+        walk(section, block.block or (), diagnostics)
+    defaults = GlobalDefs(
+        **{f.name: values[f.name] for f in fields(GlobalDefs) if f.name in values}
+    )
+    if min_garp:
+        # keepalived's vrrp_min_garp: one ARP/NA, no second burst, unless set explicitly.
+        changes: dict[str, Any] = {}
+        if "garp_master_repeat" not in explicit:
+            changes["garp_master_repeat"] = 1
+        if "garp_master_delay" not in explicit:
+            changes["garp_master_delay"] = 0.0
+        defaults = replace(defaults, **changes)
+    return defaults

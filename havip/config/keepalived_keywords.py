@@ -1,0 +1,114 @@
+"""Keywords keepalived knows that havip does not act on, so they warn instead of failing.
+
+The lists follow keepalived 2.2's parsers (core/global_parser.c, vrrp/vrrp_parser.c,
+check/check_parser.c, bfd/bfd_parser.c) and keepalived.conf(5). A keyword in none of them and
+not handled by havip is a typo or a foreign file, and is an error.
+"""
+
+from __future__ import annotations
+
+_LVS = "LVS/IPVS configuration is not VRRP"
+_BFD = "BFD configuration is not VRRP"
+_STATIC = "static addresses, routes and rules are not managed by havip"
+_PROCESS = "it configures the keepalived process, not VRRP"
+_NOT_YET = "havip does not implement this keepalived keyword"
+
+
+def _not_implemented(keywords: set[str]) -> dict[str, str]:
+    return dict.fromkeys(keywords, _NOT_YET)
+
+
+# Top-level sections and options skipped as a whole, with the reason given in the one warning.
+SKIPPED_TOP_LEVEL: dict[str, str] = {
+    "virtual_server": _LVS,
+    "virtual_server_group": _LVS,
+    "real_server": _LVS,
+    "SSL": _LVS,
+    "bfd_instance": _BFD,
+    "static_ipaddress": _STATIC,
+    "static_routes": _STATIC,
+    "static_rules": _STATIC,
+    "track_group": _STATIC,
+    "net_namespace": _PROCESS,
+    "net_namespace_ipvs": _PROCESS,
+    "namespace_with_ipsets": _PROCESS,
+    "use_pid_dir": _PROCESS,
+    "instance": _PROCESS,
+    "child_wait_time": _PROCESS,
+    "linkbeat_use_polling": _NOT_YET,
+    "linkbeat_interfaces": _NOT_YET,
+    "interface_up_down_delays": _NOT_YET,
+    "garp_group": _NOT_YET,
+    "vrrp_track_process": _NOT_YET,
+}
+
+GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
+    {
+        "bfd_cpu_affinity", "bfd_no_swap", "bfd_priority", "bfd_process_name",
+        "bfd_rlimit_rtime", "bfd_rlimit_rttime", "bfd_rt_priority",
+        "checker_cpu_affinity", "checker_log_all_failures", "checker_no_swap",
+        "checker_priority", "checker_process_name", "checker_rlimit_rtime",
+        "checker_rlimit_rttime", "checker_rt_priority",
+        "config_save_dir", "data_use_instance", "dbus_service_name", "default_interface",
+        "disable_local_igmp", "dynamic_interfaces", "enable_dbus", "enable_snmp_checker",
+        "enable_snmp_keepalived", "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3",
+        "enable_snmp_vrrp", "enable_traps", "fifo_write_vrrp_states_on_reload",
+        "include_check", "log_unknown_vrids",
+        "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop", "lvs_netlink_cmd_rcv_bufs",
+        "lvs_netlink_cmd_rcv_bufs_force", "lvs_netlink_monitor_rcv_bufs",
+        "lvs_netlink_monitor_rcv_bufs_force", "lvs_notify_fifo", "lvs_notify_fifo_script",
+        "lvs_process_name", "lvs_sync_daemon", "lvs_timeouts",
+        "max_auto_priority", "min_auto_priority_delay",
+        "nftables", "nftables_counters", "nftables_ifindex", "nftables_ipvs",
+        "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "nftables_priority",
+        "no_checker_emails", "no_email_faults", "notification_email", "notification_email_from",
+        "notify_fifo_script", "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force",
+        "process_name", "process_names", "random_seed", "reload_check_config", "reload_file",
+        "reload_repeat", "reload_time_file", "rs_init_notifies",
+        "shutdown_script", "shutdown_script_timeout", "smtp_alert", "smtp_alert_checker",
+        "smtp_alert_vrrp", "smtp_connect_timeout", "smtp_helo_name", "smtp_server",
+        "snmp_socket", "startup_script", "startup_script_timeout", "tmp_config_directory",
+        "umask", "vmac_addr_prefix", "vmac_prefix",
+        "vrrp_check_unicast_src", "vrrp_cpu_affinity", "vrrp_down_timer_adverts",
+        "vrrp_garp_extra_if", "vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat",
+        "vrrp_higher_prio_send_advert", "vrrp_ipsets", "vrrp_iptables",
+        "vrrp_lower_prio_no_advert", "vrrp_netlink_cmd_rcv_bufs",
+        "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
+        "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_notify_fifo_script",
+        "vrrp_notify_priority_changes", "vrrp_priority", "vrrp_process_name",
+        "vrrp_rlimit_rtime", "vrrp_rlimit_rttime", "vrrp_rt_priority", "vrrp_rx_bufs_multiplier",
+        "vrrp_rx_bufs_policy", "vrrp_startup_delay", "vrrp_vmac_garp_intvl",
+    }
+)  # fmt: skip
+
+INSTANCE_NOT_IMPLEMENTED = _not_implemented(
+    {
+        "check_unicast_src", "debug", "down_timer_adverts", "garp_extra_if",
+        "garp_lower_prio_delay", "garp_lower_prio_repeat", "higher_prio_send_advert",
+        "kernel_rx_buf_size", "linkbeat_use_polling", "lower_prio_no_advert",
+        "lvs_sync_daemon_interface", "mcast_dst_ip", "native_ipv6", "no_virtual_ipaddress",
+        "notify_deleted", "notify_master_rx_lower_pri", "notify_priority_changes",
+        "old_unicast_checksum", "promote_secondaries", "smtp_alert", "timer_expired_backup",
+        "track_bfd", "track_process", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
+        "use_ipvlan", "use_vmac", "use_vmac_addr", "v3_checksum_as_v2", "virtual_routes",
+        "virtual_rules", "vmac_garp_intvl", "vmac_xmit_base", "vrf",
+    }
+)  # fmt: skip
+
+SYNC_GROUP_NOT_IMPLEMENTED = _not_implemented(
+    {
+        "global_tracking", "notify_deleted", "notify_priority_changes", "smtp_alert",
+        "sync_group_tracking_weight", "track_bfd", "track_process",
+    }
+)  # fmt: skip
+
+# Options after the address on a virtual_ipaddress line that havip does not apply.
+VIRTUAL_ADDRESS_OPTIONS_NOT_IMPLEMENTED = frozenset(
+    {
+        "-nodad", "autojoin", "home", "mngtmpaddr", "no_track", "noprefixroute", "peer",
+        "preferred_lft", "track_group", "use_vmac",
+    }
+)  # fmt: skip
+
+# Of those, the ones followed by a value (so the value is not read as another option).
+VIRTUAL_ADDRESS_OPTIONS_WITH_VALUE = frozenset({"peer", "preferred_lft", "track_group"})

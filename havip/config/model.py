@@ -1,0 +1,195 @@
+"""What a keepalived.conf means for havip: frozen values, compared by value.
+
+On reload the agent compares old and new instances with `==` to tell which changed, so every
+`location` field is excluded from comparison: moving a block down a file changes nothing.
+Times are seconds as floats; all defaults are keepalived's (see keepalived.conf(5)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from typing import Literal
+
+from havip.config.diagnostics import Diagnostic, Location
+
+IPAddress = IPv4Address | IPv6Address
+IPInterface = IPv4Interface | IPv6Interface
+InitialState = Literal["MASTER", "BACKUP"]
+ChecksumModeName = Literal["pseudo_header", "message_only"]
+
+VRRP_MCAST_GROUP4 = IPv4Address("224.0.0.18")
+VRRP_MCAST_GROUP6 = IPv6Address("ff02::12")
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualAddress:
+    """One line of virtual_ipaddress(_excluded); `interface` carries the prefix (/32 if none)."""
+
+    interface: IPInterface
+    device: str | None
+    label: str | None
+    scope: str | None
+    broadcast: IPv4Address | None
+    location: Location = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    """VRRPv2 simple-text authentication; the password is at most 8 bytes, as on the wire."""
+
+    auth_type: Literal["PASS"]
+    password: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedInterface:
+    """Weight 0 means a down interface puts the instance in FAULT; else it moves the priority."""
+
+    name: str
+    weight: int
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedScript:
+    """`weight`/`reverse` None mean: use the vrrp_script's own weight/reverse."""
+
+    name: str
+    weight: int | None
+    reverse: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedFile:
+    """`weight`/`reverse` None mean: use the track_file's own weight/reverse."""
+
+    name: str
+    weight: int | None
+    reverse: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpScript:
+    """A `vrrp_script`: `script` is a command line to split with shlex; timeout None = interval."""
+
+    name: str
+    script: str
+    interval: float
+    timeout: float | None
+    weight: int
+    reverse: bool
+    rise: int
+    fall: int
+    user: str | None
+    group: str | None
+    init_fail: bool
+    location: Location = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFile:
+    """A `track_file` (or `vrrp_track_file`): a file holding a number that moves priorities.
+
+    `init_file` is the value to write when the file is missing (None: do not create it);
+    `init_overwrite` writes it even when the file exists.
+    """
+
+    name: str
+    path: str
+    weight: int
+    reverse: bool
+    init_file: int | None
+    init_overwrite: bool
+    location: Location = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpInstance:
+    name: str
+    location: Location = field(compare=False)
+    initial_state: InitialState | None
+    interface: str
+    vrid: int
+    priority: int
+    advert_int: float
+    version: int
+    family: int
+    authentication: Authentication | None
+    vips: tuple[VirtualAddress, ...]
+    excluded_vips: tuple[VirtualAddress, ...]
+    nopreempt: bool
+    preempt_delay: float
+    garp_master_delay: float
+    garp_master_repeat: int
+    garp_master_refresh: float
+    garp_master_refresh_repeat: int
+    unicast_src_ip: IPAddress | None
+    unicast_peers: tuple[IPAddress, ...]
+    mcast_src_ip: IPAddress | None
+    track_interfaces: tuple[TrackedInterface, ...]
+    track_scripts: tuple[TrackedScript, ...]
+    track_files: tuple[TrackedFile, ...]
+    notify: str | None
+    notify_master: str | None
+    notify_backup: str | None
+    notify_fault: str | None
+    notify_stop: str | None
+    accept: bool
+    dont_track_primary: bool
+    strict_mode: bool
+    skip_check_adv_addr: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SyncGroup:
+    name: str
+    members: tuple[str, ...]
+    notify: str | None
+    notify_master: str | None
+    notify_backup: str | None
+    notify_fault: str | None
+    notify_stop: str | None
+    track_interfaces: tuple[TrackedInterface, ...]
+    track_scripts: tuple[TrackedScript, ...]
+    track_files: tuple[TrackedFile, ...]
+    location: Location = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalDefs:
+    """`global_defs`, VRRP part. `v3_checksum_mode` comes from the havip-only keyword
+    `havip_vrrp_v3_checksum message_only|pseudo_header` (keepalived warns and ignores it)."""
+
+    router_id: str | None = None
+    vrrp_version: int = 2
+    mcast_group4: IPv4Address = VRRP_MCAST_GROUP4
+    mcast_group6: IPv6Address = VRRP_MCAST_GROUP6
+    garp_master_delay: float = 5.0
+    garp_master_repeat: int = 5
+    garp_master_refresh: float = 0.0
+    garp_master_refresh_repeat: int = 1
+    garp_interval: float = 0.0
+    gna_interval: float = 0.0
+    vrrp_strict: bool = False
+    skip_check_adv_addr: bool = False
+    enable_script_security: bool = False
+    script_user: str | None = None
+    script_group: str | None = None
+    notify_fifo: str | None = None
+    vrrp_notify_fifo: str | None = None
+    v3_checksum_mode: ChecksumModeName = "pseudo_header"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig:
+    """Everything havip needs from a configuration, plus the warnings and the files read."""
+
+    global_defs: GlobalDefs
+    instances: tuple[VrrpInstance, ...]
+    scripts: Mapping[str, VrrpScript]
+    track_files: Mapping[str, TrackFile]
+    sync_groups: tuple[SyncGroup, ...]
+    warnings: tuple[Diagnostic, ...] = field(compare=False)
+    files: tuple[str, ...] = field(compare=False)

@@ -1,0 +1,130 @@
+"""Read a keepalived.conf and every file it includes into one statement tree.
+
+`include PATTERN` is replaced, where it stands, by the statements of the files it matches.
+Patterns are relative to the directory of the file that includes them, may use wildcards and
+csh-style braces (`conf.d/{a,b}*.conf`), and match in sorted order, as glob(3) does for
+keepalived. Plain `include` tolerates a pattern that matches nothing (with a warning); the
+checked variants `includer`, `includem`, `includew`, `includeb` and `includea` make it an error.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from havip.config.diagnostics import Diagnostics, Location
+from havip.config.lexer import tokenize
+from havip.config.parser import Statement, parse
+
+INCLUDE_KEYWORDS = frozenset(
+    {"include", "includer", "includem", "includew", "includeb", "includea"}
+)
+
+
+class _Reader:
+    def __init__(self, diagnostics: Diagnostics) -> None:
+        self.diagnostics = diagnostics
+        self.files: list[str] = []
+
+    def read_file(
+        self, path: str, origin: Location | None, including: tuple[Path, ...]
+    ) -> tuple[Statement, ...]:
+        where = origin or Location(path, 0)
+        try:
+            text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        except OSError as error:
+            reason = error.strerror or str(error)
+            self.diagnostics.error(where, f"cannot read {path}: {reason}")
+            return ()
+        resolved = Path(path).resolve()
+        if resolved in including:
+            self.diagnostics.error(where, f"include cycle: {path} is already being read")
+            return ()
+        self.files.append(path)
+        statements = parse(tokenize(text, path, self.diagnostics), path, self.diagnostics)
+        return self.expand(statements, (*including, resolved))
+
+    def expand(
+        self, statements: tuple[Statement, ...], including: tuple[Path, ...]
+    ) -> tuple[Statement, ...]:
+        expanded: list[Statement] = []
+        for statement in statements:
+            if statement.keyword in INCLUDE_KEYWORDS:
+                expanded.extend(self.include(statement, including))
+            elif statement.block is not None:
+                block = self.expand(statement.block, including)
+                expanded.append(
+                    Statement(statement.keyword, statement.args, statement.location, block)
+                )
+            else:
+                expanded.append(statement)
+        return tuple(expanded)
+
+    def include(self, statement: Statement, including: tuple[Path, ...]) -> list[Statement]:
+        if len(statement.args) != 1:
+            self.diagnostics.error(
+                statement.location, f"{statement.keyword}: expected one file name or pattern"
+            )
+            return []
+        pattern = statement.args[0]
+        base = Path(statement.location.file).parent
+        matches: list[str] = []
+        for alternative in expand_braces(pattern):
+            full = alternative if Path(alternative).is_absolute() else str(base / alternative)
+            matches.extend(m for m in sorted(glob.glob(full)) if Path(m).is_file())
+        if not matches:
+            message = f"{statement.keyword} {pattern}: no file matches"
+            if statement.keyword == "include":
+                self.diagnostics.warning(statement.location, message)
+            else:
+                self.diagnostics.error(statement.location, message)
+        included: list[Statement] = []
+        for match in dict.fromkeys(matches):
+            included.extend(self.read_file(match, statement.location, including))
+        return included
+
+
+def read_tree(path: str) -> tuple[tuple[Statement, ...], tuple[str, ...], Diagnostics]:
+    """The statements of `path` with includes expanded, the files read, and what went wrong."""
+    diagnostics = Diagnostics()
+    reader = _Reader(diagnostics)
+    statements = reader.read_file(path, None, ())
+    return statements, tuple(reader.files), diagnostics
+
+
+def expand_braces(pattern: str) -> list[str]:
+    """csh brace expansion: `a{b,c{d,e}}f` -> abf, acdf, acef; `{x}` without a comma stays."""
+    depth = 0
+    start = 0
+    for index, char in enumerate(pattern):
+        if char == "{":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                alternatives = _split_top_level_commas(pattern[start + 1 : index])
+                if len(alternatives) > 1:
+                    head, tail = pattern[:start], pattern[index + 1 :]
+                    return [
+                        expanded
+                        for alternative in alternatives
+                        for expanded in expand_braces(head + alternative + tail)
+                    ]
+    return [pattern]
+
+
+def _split_top_level_commas(text: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for char in text:
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        depth += (char == "{") - (char == "}")
+        current.append(char)
+    parts.append("".join(current))
+    return parts
