@@ -122,7 +122,7 @@ def measure(implementation: str, setting: Setting, runs: int, workdir: Path) -> 
                 switch.drain()
                 backup_addresses.drain()
                 lab.cut("r1")
-                cut_at = switch.wait(rf"{port}.*state DOWN|{port}.*NO-CARRIER|{port}:.*<(?!.*UP)", 5)
+                cut_at = switch.wait(rf"{port}\S*: .*state DOWN", 5)
                 added_at = backup_addresses.wait(rf"^\d+: eth0\s+inet {re.escape(VIP)}/", 30)
                 series.failover.append(added_at - cut_at)
                 if implementation == "havip":
@@ -161,11 +161,12 @@ def report(results: list[Series], runs: int) -> str:
         for s in (havip, keepalived):
             if s is None or not s.failover:
                 continue
+            median = statistics.median(s.failover)
             ratio = ""
             if s is havip and keepalived is not None and keepalived.failover:
-                ratio = f"{statistics.median(s.failover) / statistics.median(keepalived.failover):.3f}"
+                ratio = f"{median / statistics.median(keepalived.failover):.3f}"
             lines.append(
-                f"| {setting.name} | {s.implementation} | {statistics.median(s.failover) * 1000:.1f}"
+                f"| {setting.name} | {s.implementation} | {median * 1000:.1f}"
                 f" | {percentile(s.failover, 0.95) * 1000:.1f} | {ratio} |"
             )
     takeovers = [t for s in results if s.implementation == "havip" for t in s.takeover]

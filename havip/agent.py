@@ -1,8 +1,8 @@
 """The havip agent: trio drivers that feed the VRRP state machines and carry out their actions.
 
 One nursery holds everything: a receive task per raw socket (one socket per interface and
-family, demultiplexed by VRID), a timer task per instance whose cancel-scope deadline is the
-state machine's `get_timer()`, a netlink link watcher and the signal handler. Each step runs
+family, demultiplexed by VRID), one timer scheduler serving every state machine's
+`get_timer()` deadline, a netlink link watcher and the signal handler. Each step runs
 the same way: the state machine returns outputs, observers hear about them, then the actions
 are carried out in order (adverts, VIPs, announcements).
 """
@@ -10,7 +10,6 @@ are carried out in order (adverts, VIPs, announcements).
 from __future__ import annotations
 
 import logging
-import math
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +52,7 @@ from havip.proto.model import (
 )
 from havip.proto.packet import decode, encode
 from havip.runtime import InstanceRuntime, Observer
+from havip.scheduler import TimerScheduler
 
 log = logging.getLogger("havip")
 
@@ -99,7 +99,6 @@ class _Driven:
     config: InstanceConfig
     runtime: InstanceRuntime
     vip_specs: tuple[VipSpec, ...]
-    scope: trio.CancelScope | None = None
     socket_key: tuple[str, int] | None = None
     source: IPAddress | None = None
     encoded_for: Advertisement | None = None
@@ -136,6 +135,7 @@ class Agent:
         self._checksum_mode = ChecksumMode(config.global_defs.v3_checksum_mode)
         self._netlink: Netlink | None = None
         self._nursery: trio.Nursery | None = None
+        self._timers: TimerScheduler[_Driven] = TimerScheduler(self._on_timer)
         self.wall_offset = 0.0
         self.stopped = trio.Event()
 
@@ -152,6 +152,7 @@ class Agent:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                nursery.start_soon(self._timers.run)
                 self.wall_offset = time.time() - trio.current_time()
                 added = [self._create(c) for c in self.config.instances]
                 self.observer.started([d.runtime for d in added], self.wall_offset)
@@ -221,8 +222,6 @@ class Agent:
             up = link is not None and link.up
             self._feed(driven, TrackerChanged(interface_tracker(tracked.name), up, tracked.weight))
         self._feed(driven, Start())
-        assert self._nursery is not None
-        self._nursery.start_soon(self._timer_loop, driven)
 
     def _remove_leftovers(self, driven: _Driven) -> None:
         """After a crash, remove this instance's VIPs that still carry havip's tag."""
@@ -244,15 +243,8 @@ class Agent:
         now = trio.current_time()
         self._step(driven, driven.machine.handle(event, now), now)
 
-    async def _timer_loop(self, driven: _Driven) -> None:
-        while True:
-            deadline = driven.machine.get_timer()
-            with trio.CancelScope(deadline=math.inf if deadline is None else deadline) as scope:
-                driven.scope = scope
-                await trio.sleep_forever()
-            if driven.machine.state is State.STOP:
-                return
-            now = trio.current_time()
+    def _on_timer(self, driven: _Driven, now: float) -> None:
+        if self.driven.get(driven.config.name) is driven:
             self._step(driven, driven.machine.handle_timer(now), now)
 
     # --- one step: observers, then actions ----------------------------------------------------
@@ -278,10 +270,7 @@ class Agent:
                 takeover = output
         if takeover is not None:
             self.observer.took_over(runtime, takeover, trio.current_time())
-        scope = driven.scope
-        if scope is not None:
-            deadline = driven.machine.get_timer()
-            scope.deadline = math.inf if deadline is None else deadline
+        self._timers.set(driven, driven.machine.get_timer())
 
     def _send(self, driven: _Driven, advert: Advertisement) -> None:
         entry = self._sockets.get(driven.socket_key) if driven.socket_key else None
@@ -529,8 +518,7 @@ class Agent:
                 continue
             driven = self.driven.pop(name)
             self._step(driven, driven.machine.handle(Shutdown(Reason.RELOAD), now), now)
-            if driven.scope is not None:
-                driven.scope.cancel()
+            self._timers.discard(driven)
             self._detach_socket(driven)
             removed.append(driven.runtime)
         self.config = new

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from havip import __version__
-from havip.commands import check, run
+from havip.commands import check, run, status
 
-COMMANDS = (run, check)
+COMMANDS = (run, check, status)
 
 
 def build_parser() -> argparse.ArgumentParser:

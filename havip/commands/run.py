@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -14,11 +13,15 @@ import trio
 
 from havip.agent import Agent
 from havip.config import ConfigError, LoadedConfig, load_config
-from havip.proto.events import Output, StateChanged
-from havip.runtime import InstanceRuntime, QuietObserver
+from havip.observe.fanout import FanoutObserver
+from havip.observe.http import DEFAULT_LISTEN, LISTEN_ENV, HttpApp, serve_http
+from havip.observe.logs import LogObserver, setup_logging
+from havip.observe.metrics import MetricsObserver, thread_safe_trio_clock
+from havip.observe.status import build_status
+from havip.observe.tracing import TracingObserver, setup_tracing
+from havip.runtime import Observer
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
-DEFAULT_METRICS_LISTEN = "[::]:9650"
 
 log = logging.getLogger("havip")
 
@@ -30,9 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("-f", "--use-file", default=DEFAULT_CONFIG, help="keepalived.conf path")
     parser.add_argument(
         "--metrics-listen",
-        default=os.environ.get("HAVIP_METRICS_LISTEN", DEFAULT_METRICS_LISTEN),
-        help="HOST:PORT for /metrics, /healthz and /status (env HAVIP_METRICS_LISTEN; "
-        f"default {DEFAULT_METRICS_LISTEN}; 'off' disables it)",
+        default=os.environ.get(LISTEN_ENV, DEFAULT_LISTEN),
+        help=f"HOST:PORT for /metrics, /healthz and /status (env {LISTEN_ENV}; "
+        f"default {DEFAULT_LISTEN}; 'off' disables it)",
     )
     parser.add_argument("--log-format", choices=("text", "json", "syslog"), default="text")
     parser.add_argument("--log-level", default="INFO")
@@ -44,32 +47,47 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         config = load_config(path)
     except ConfigError as error:
-        for diagnostic in error.diagnostics:
+        for diagnostic in sorted(
+            (*error.diagnostics, *error.warnings), key=lambda d: (d.location.file, d.location.line)
+        ):
             print(diagnostic, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s havip[%(process)d]: %(message)s"
-    )
+    setup_logging(args.log_format, args.log_level)
+    logging.getLogger("pyroute2").setLevel(logging.WARNING)
     for warning in config.warnings:
         log.warning("%s", warning)
-    trio.run(partial(_serve, config, path))
+    trio.run(partial(_serve, config, path, args.metrics_listen))
     return 0
 
 
-async def _serve(config: LoadedConfig, path: Path) -> None:
-    agent = Agent(config, _TransitionLog(), reload_config=partial(load_config, path))
-    await agent.run()
-
-
-class _TransitionLog(QuietObserver):
-    """keepalived's wording for state changes."""
-
-    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
-        for output in outputs:
-            if isinstance(output, StateChanged):
-                log.info(
-                    "VRRP_Instance(%s) Entering %s STATE (%s)",
-                    runtime.name,
-                    output.new.value.upper(),
-                    output.reason.value,
+async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
+    """The agent and its observers (and the HTTP server unless `listen` is 'off')."""
+    provider = setup_tracing(os.environ)
+    tracing = TracingObserver(provider) if provider is not None else None
+    metrics = MetricsObserver(
+        thread_safe_trio_clock(), trace_id=tracing.latest_trace_id if tracing else None
+    )
+    logs = LogObserver(trio.current_time, span_ids=tracing.current_span_ids if tracing else None)
+    observers: list[Observer] = [metrics, logs]
+    if tracing is not None:
+        observers.append(tracing)
+    agent = Agent(config, FanoutObserver(observers), reload_config=partial(load_config, path))
+    try:
+        async with trio.open_nursery() as nursery:
+            if listen != "off":
+                app = HttpApp(
+                    metrics.registry,
+                    status=lambda: build_status(
+                        agent.runtimes,
+                        trio.current_time(),
+                        agent.wall_offset,
+                        counters=metrics.counters,
+                    ),
+                    alive=lambda: not agent.stopped.is_set(),
                 )
+                await nursery.start(serve_http, listen, app)
+            await agent.run()
+            nursery.cancel_scope.cancel()
+    finally:
+        if provider is not None:
+            provider.shutdown()

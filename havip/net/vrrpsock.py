@@ -42,6 +42,7 @@ class VrrpSocket:
         self.ifindex = ifindex
         self.family = family
         self.group = group
+        self._ancillary: dict[IPAddress, list[tuple[int, int, bytes]]] = {}
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, VRRP_PROTOCOL)
         try:
@@ -80,22 +81,21 @@ class VrrpSocket:
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         """Send one advert from `source`; a full buffer or a vanished route is an OSError."""
+        ancillary = self._ancillary.get(source)
+        if ancillary is None:
+            ancillary = self._ancillary[source] = [self._pktinfo(source)]
+        if self.family == 4:
+            self.sock.sendmsg([payload], ancillary, 0, (str(destination), 0))
+        else:
+            self.sock.sendmsg([payload], ancillary, 0, (str(destination), 0, 0, self.ifindex))
+
+    def _pktinfo(self, source: IPAddress) -> tuple[int, int, bytes]:
+        """The control message that picks the source address and outgoing interface."""
         if self.family == 4:
             info = struct.pack("=i4s4s", self.ifindex, source.packed, bytes(4))
-            self.sock.sendmsg(
-                [payload],
-                [(socket.IPPROTO_IP, IP_PKTINFO, info)],
-                0,
-                (str(destination), 0),
-            )
-        else:
-            info = source.packed + struct.pack("=I", self.ifindex)
-            self.sock.sendmsg(
-                [payload],
-                [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)],
-                0,
-                (str(destination), 0, 0, self.ifindex),
-            )
+            return (socket.IPPROTO_IP, IP_PKTINFO, info)
+        info = source.packed + struct.pack("=I", self.ifindex)
+        return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)
 
     def receive_ready(self) -> Iterator[Datagram | DecodeError]:
         """Drain every packet waiting on the socket, without blocking.

@@ -1,0 +1,307 @@
+"""Log lines in keepalived's wording, and the text/syslog/JSON formats they are written in.
+
+keepalived users grep for `VRRP_Instance(VI_1) Entering MASTER STATE` and alert on
+`Received higher prio advert`; havip writes the same sentences (keepalived 1.x wording, the one
+with the `VRRP_Instance(...)` prefix) so those habits keep working, and only appends what it
+knows beyond keepalived as a trailing `(reason=...)`. Lines about a transition carry the
+transition span's trace and span ids in JSON output. Rejected packets are logged at debug level,
+at most once per reason and instance every 10 s, so a flood cannot flood the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from havip.observe.tracing import SpanIds
+from havip.proto.events import (
+    InstallVips,
+    MasterConflict,
+    Output,
+    PacketRejected,
+    PeerHeard,
+    PriorityChanged,
+    ReleaseVips,
+    SendAdvert,
+    StateChanged,
+)
+from havip.proto.model import PRIORITY_RELEASE, IPAddress, Reason, RejectReason, State
+from havip.runtime import AnnouncementKind, InstanceRuntime, VipOp
+
+LOG_FORMATS = ("text", "json", "syslog")
+TEXT_FORMAT = "%(asctime)s havip[%(process)d]: %(message)s"
+SYSLOG_FORMAT = "havip[%(process)d]: %(message)s"
+REJECT_LOG_INTERVAL = 10.0
+"""Seconds between two debug lines for the same rejected-packet reason and instance."""
+
+SpanIdsSource = Callable[[InstanceRuntime], SpanIds | None]
+"""Gives the ids of an instance's current transition span (TracingObserver.current_span_ids)."""
+
+_ENTERING = {
+    State.BACKUP: "Entering BACKUP STATE",
+    State.FAULT: "Entering FAULT STATE",
+    State.INIT: "Entering INIT STATE",
+    State.STOP: "Stopped",
+}
+_ANNOUNCING = {
+    "garp": "Sending gratuitous ARP on {interface} for {address}",
+    "na": "Sending unsolicited Neighbour Advertisement on {interface} for {address}",
+}
+
+
+class RejectLogLimiter:
+    """Lets one line per key through every `interval` seconds and counts the rest."""
+
+    def __init__(self, clock: Callable[[], float], interval: float = REJECT_LOG_INTERVAL) -> None:
+        self._clock = clock
+        self._interval = interval
+        self._windows: dict[tuple[str, str, RejectReason], tuple[float, int]] = {}
+
+    def admit(self, key: tuple[str, str, RejectReason]) -> int | None:
+        """None if the line must be suppressed, else how many were suppressed since the last."""
+        now = self._clock()
+        window = self._windows.get(key)
+        if window is not None and now - window[0] < self._interval:
+            self._windows[key] = (window[0], window[1] + 1)
+            return None
+        self._windows[key] = (now, 0)
+        return 0 if window is None else window[1]
+
+
+class LogObserver:
+    """Writes the agent's story to the `havip` logger, the way keepalived tells it."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        *,
+        span_ids: SpanIdsSource | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._log = logger or logging.getLogger("havip")
+        self._span_ids = span_ids
+        self._rejects = RejectLogLimiter(clock)
+
+    # --- Observer -----------------------------------------------------------------------------
+
+    def started(self, instances: Sequence[InstanceRuntime], wall_offset: float) -> None:
+        """Nothing to say yet: each instance logs its first transition (INIT -> BACKUP)."""
+
+    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
+        """Runs for every advert: nothing is formatted unless a line is actually written."""
+        change: StateChanged | None = None
+        for output in outputs:
+            if isinstance(output, StateChanged):
+                change = output
+        traced = change is not None
+        if change is not None:
+            self._transition_head(runtime, change)
+        for output in outputs:
+            if isinstance(output, PeerHeard):
+                if output.priority == PRIORITY_RELEASE and runtime.machine.state is State.BACKUP:
+                    self._say(runtime, "Backup received priority 0 advertisement", traced)
+            elif isinstance(output, PacketRejected):
+                self._rejected(
+                    runtime.name, runtime.interface, output.reason, output.source, output.detail
+                )
+            elif isinstance(output, SendAdvert):
+                if output.advert.priority == PRIORITY_RELEASE:
+                    self._say(runtime, "sending 0 priority", traced)
+            elif isinstance(output, InstallVips):
+                self._say(runtime, "Entering MASTER STATE", traced)
+                self._say(runtime, "setting protocol VIPs.", traced)
+            elif isinstance(output, ReleaseVips):
+                self._say(runtime, "removing protocol VIPs.", traced)
+            elif isinstance(output, MasterConflict):
+                if output.won:
+                    self._say(
+                        runtime,
+                        "Received lower prio advert, forcing new election "
+                        f"(from={output.source}, priority={output.priority})",
+                        traced,
+                    )
+            elif isinstance(output, PriorityChanged):
+                self._say(
+                    runtime, f"Effective priority = {output.new} (tracker={output.tracker})", traced
+                )
+        if change is not None and change.new is State.FAULT:
+            self._say(runtime, "Now in FAULT state", traced)
+
+    def packet_dropped(
+        self,
+        interface: str,
+        reason: RejectReason,
+        source: IPAddress | None,
+        runtime: InstanceRuntime | None,
+        detail: str,
+    ) -> None:
+        name = None if runtime is None else runtime.name
+        self._rejected(name, interface, reason, source, detail)
+
+    def vips_changed(
+        self,
+        runtime: InstanceRuntime,
+        op: VipOp,
+        changed: Sequence[str],
+        failures: Sequence[str],
+        began: float,
+        ended: float,
+    ) -> None:
+        for failure in failures:
+            self._log.warning(
+                "VRRP_Instance(%s) cannot %s VIP: %s",
+                runtime.name,
+                op,
+                failure,
+                extra=self._extra(runtime, traced=True),
+            )
+
+    def announced(
+        self,
+        runtime: InstanceRuntime,
+        kind: AnnouncementKind,
+        count: int,
+        began: float,
+        ended: float,
+    ) -> None:
+        """One line per VIP of the announced family, as keepalived does (not one per packet).
+
+        The callback does not say which addresses went out, so the line lists the instance's
+        VIPs of that family on its interface.
+        """
+        if not self._log.isEnabledFor(logging.INFO):
+            return
+        template = _ANNOUNCING[kind]
+        ipv6 = kind == "na"
+        for vip in runtime.vips:
+            address = vip.split("/", 1)[0]
+            if (":" in address) is ipv6:
+                self._say(
+                    runtime, template.format(interface=runtime.interface, address=address), True
+                )
+
+    def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
+        self._log.debug(
+            "VRRP_Instance(%s) takeover done in %.6f s (reason=%s)",
+            runtime.name,
+            done_at - change.at,
+            change.reason.value,
+            extra=self._extra(runtime, traced=False),
+        )
+
+    def instances_changed(
+        self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
+    ) -> None:
+        for runtime in removed:
+            self._say(runtime, "removed by reload", False)
+        for runtime in added:
+            self._say(runtime, "added by reload", False)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _transition_head(self, runtime: InstanceRuntime, change: StateChanged) -> None:
+        detail = f": {change.detail}" if change.detail else ""
+        suffix = f" (reason={change.reason.value}{detail})"
+        if change.new is State.MASTER:
+            self._say(runtime, f"Transition to MASTER STATE{suffix}", True)
+            return
+        if change.reason is Reason.HIGHER_PRIORITY:
+            self._say(runtime, "Received higher prio advert", True)
+        self._say(runtime, f"{_ENTERING[change.new]}{suffix}", True)
+
+    def _rejected(
+        self,
+        instance_name: str | None,
+        interface: str,
+        reason: RejectReason,
+        source: IPAddress | None,
+        detail: str,
+    ) -> None:
+        """A debug line, unless one for this instance (or interface) and reason was written in
+        the last 10 s; nothing is formatted for the lines dropped."""
+        if not self._log.isEnabledFor(logging.DEBUG):
+            return
+        suppressed = self._rejects.admit((instance_name or "", interface, reason))
+        if suppressed is None:
+            return
+        where = (
+            f"Interface({interface})"
+            if instance_name is None
+            else f"VRRP_Instance({instance_name})"
+        )
+        tail = f", {suppressed} similar suppressed" if suppressed else ""
+        self._log.debug(
+            "%s ignoring VRRP packet from %s: %s (reason=%s%s)",
+            where,
+            "unknown source" if source is None else source,
+            detail,
+            reason.value,
+            tail,
+            extra={"vrrp_instance": instance_name or ""},
+        )
+
+    def _say(self, runtime: InstanceRuntime, text: str, traced: bool) -> None:
+        """Log `VRRP_Instance(name) text` at info; `traced`: the line belongs to a transition."""
+        self._log.info(
+            "VRRP_Instance(%s) %s", runtime.name, text, extra=self._extra(runtime, traced=traced)
+        )
+
+    def _extra(self, runtime: InstanceRuntime, *, traced: bool) -> dict[str, str]:
+        extra = {"vrrp_instance": runtime.name}
+        if traced and self._span_ids is not None:
+            ids = self._span_ids(runtime)
+            if ids is not None:
+                extra["trace_id"] = ids.trace_id
+                extra["span_id"] = ids.span_id
+        return extra
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message, and the instance and span ids if known."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, str] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+        }
+        for key in ("vrrp_instance", "trace_id", "span_id"):
+            value = getattr(record, key, None)
+            if value is not None:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def make_formatter(fmt: str) -> logging.Formatter:
+    """The formatter for `--log-format`: text (timestamped), syslog (journald adds the time)
+    or json."""
+    if fmt == "json":
+        return JsonFormatter()
+    if fmt == "syslog":
+        return logging.Formatter(SYSLOG_FORMAT)
+    if fmt == "text":
+        return logging.Formatter(TEXT_FORMAT)
+    raise ValueError(f"unknown log format {fmt!r}, expected one of {', '.join(LOG_FORMATS)}")
+
+
+def setup_logging(fmt: str, level: str) -> None:
+    """Send every log line to stderr in format `fmt` at `level` (debug, info, warning, error).
+
+    Replaces the root logger's handlers, so calling it again (a reload) does not duplicate lines.
+    """
+    levels = logging.getLevelNamesMapping()
+    numeric = levels.get(level.upper())
+    if numeric is None:
+        raise ValueError(f"unknown log level {level!r}")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(make_formatter(fmt))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)

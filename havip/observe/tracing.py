@@ -1,0 +1,253 @@
+"""OpenTelemetry spans: one `vrrp.transition` span per state change, VIP and ARP work as children.
+
+A transition span starts at the decision (StateChanged.at) and, for a move to MASTER, ends when
+the agent reports the takeover done (VIPs installed, first announcement sent), so its duration
+is havip's own share of a failover. Other transitions end at once. VIP changes and announcement
+rounds become child spans of the instance's current transition span; a transition stays current
+until its takeover is done or the next transition, so the periodic gratuitous-ARP refresh of a
+settled master does not create a trace every few seconds.
+
+Tracing is opt-in through the standard OTEL_* variables; when they do not ask for it,
+`setup_tracing` returns None and no TracingObserver is installed, which costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.trace import Span, Status, StatusCode
+
+from havip import __version__
+from havip.proto.events import Output, StateChanged
+from havip.proto.model import IPAddress, RejectReason, State
+from havip.runtime import AnnouncementKind, InstanceRuntime, VipOp
+
+TRANSITION_SPAN = "vrrp.transition"
+ANNOUNCE_SPAN = "vrrp.announce"
+VIPS_SPAN_PREFIX = "vrrp.vips."
+NANOSECONDS = 1_000_000_000
+EXPORTERS_THAT_TRACE = frozenset({"otlp", "console"})
+
+
+@dataclass(frozen=True, slots=True)
+class SpanIds:
+    """A span's identity as the hex strings logs and exemplars carry."""
+
+    trace_id: str
+    span_id: str
+
+
+def tracing_requested(environ: Mapping[str, str]) -> bool:
+    """Whether the OTEL_* variables ask for spans: an OTLP endpoint, or an explicit exporter."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporters = _exporter_names(environ)
+    if "none" in exporters:
+        return False
+    if exporters & EXPORTERS_THAT_TRACE:
+        return True
+    return bool(
+        environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def setup_tracing(environ: Mapping[str, str]) -> TracerProvider | None:
+    """A TracerProvider exporting as the OTEL_* variables say, or None when tracing is off.
+
+    Spans leave through a BatchSpanProcessor: exporting happens in its own thread, so a slow
+    or absent collector never delays the agent. The OTLP exporter reads its remaining settings
+    (headers, timeout, certificates, compression) from the process environment, as the SDK does.
+    The caller shuts the provider down on exit to flush the last spans.
+    """
+    if not tracing_requested(environ):
+        return None
+    resource = Resource.create({SERVICE_VERSION: __version__})
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: "havip"}))
+    provider = TracerProvider(resource=resource)
+    for exporter in _exporters(environ):
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+def _exporter_names(environ: Mapping[str, str]) -> set[str]:
+    value = environ.get("OTEL_TRACES_EXPORTER", "")
+    return {name.strip().lower() for name in value.split(",") if name.strip()}
+
+
+def _exporters(environ: Mapping[str, str]) -> list[SpanExporter]:
+    names = _exporter_names(environ) or {"otlp"}
+    exporters: list[SpanExporter] = []
+    if "console" in names:
+        exporters.append(ConsoleSpanExporter())
+    if "otlp" in names:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporters.append(OTLPSpanExporter(endpoint=_traces_endpoint(environ)))
+    return exporters
+
+
+def _traces_endpoint(environ: Mapping[str, str]) -> str | None:
+    """The OTLP/HTTP traces URL from the given variables (None: the exporter's default)."""
+    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if endpoint:
+        return endpoint
+    base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if base:
+        return base.rstrip("/") + "/v1/traces"
+    return None
+
+
+class TracingObserver:
+    """Turns transitions, VIP changes and announcements into spans.
+
+    It must run before the metrics and log observers (FanoutObserver sees to it): they read
+    `latest_trace_id` and `current_span_ids` for exemplars and log correlation.
+    """
+
+    def __init__(self, provider: trace.TracerProvider) -> None:
+        self._tracer = provider.get_tracer("havip", __version__)
+        self._wall_offset = 0.0
+        self._current: dict[InstanceRuntime, Span] = {}
+        self._latest_trace_id: dict[InstanceRuntime, str] = {}
+
+    def latest_trace_id(self, runtime: InstanceRuntime) -> str | None:
+        """Trace id of the instance's most recent transition span, even after it ended."""
+        return self._latest_trace_id.get(runtime)
+
+    def current_span_ids(self, runtime: InstanceRuntime) -> SpanIds | None:
+        """Ids of the instance's current transition span, None once its takeover is done."""
+        span = self._current.get(runtime)
+        if span is None:
+            return None
+        context = span.get_span_context()
+        return SpanIds(
+            trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
+        )
+
+    # --- Observer -----------------------------------------------------------------------------
+
+    def started(self, instances: Sequence[InstanceRuntime], wall_offset: float) -> None:
+        self._wall_offset = wall_offset
+
+    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
+        for output in outputs:
+            if isinstance(output, StateChanged):
+                self._transition(runtime, output, now)
+
+    def packet_dropped(
+        self,
+        interface: str,
+        reason: RejectReason,
+        source: IPAddress | None,
+        runtime: InstanceRuntime | None,
+        detail: str,
+    ) -> None:
+        """Dropped packets are metrics and debug logs, not spans."""
+
+    def vips_changed(
+        self,
+        runtime: InstanceRuntime,
+        op: VipOp,
+        changed: Sequence[str],
+        failures: Sequence[str],
+        began: float,
+        ended: float,
+    ) -> None:
+        parent = self._current.get(runtime)
+        if parent is None:
+            return
+        span = self._child(
+            parent,
+            VIPS_SPAN_PREFIX + op,
+            began,
+            {"count": len(changed), "failures": len(failures), "addresses": list(changed)},
+        )
+        if failures:
+            span.set_status(Status(StatusCode.ERROR, "; ".join(failures)))
+        span.end(end_time=self._ns(ended))
+
+    def announced(
+        self,
+        runtime: InstanceRuntime,
+        kind: AnnouncementKind,
+        count: int,
+        began: float,
+        ended: float,
+    ) -> None:
+        parent = self._current.get(runtime)
+        if parent is None:
+            return
+        span = self._child(parent, ANNOUNCE_SPAN, began, {"kind": kind, "count": count})
+        span.end(end_time=self._ns(ended))
+
+    def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
+        span = self._current.pop(runtime, None)
+        if span is not None:
+            span.end(end_time=self._ns(done_at))
+
+    def instances_changed(
+        self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
+    ) -> None:
+        for runtime in removed:
+            span = self._current.pop(runtime, None)
+            if span is not None and span.is_recording():
+                span.end()
+            self._latest_trace_id.pop(runtime, None)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _transition(self, runtime: InstanceRuntime, change: StateChanged, now: float) -> None:
+        start = self._ns(change.at)
+        unfinished = self._current.pop(runtime, None)
+        if unfinished is not None and unfinished.is_recording():
+            unfinished.set_status(Status(StatusCode.ERROR, "superseded before the takeover ended"))
+            unfinished.end(end_time=start)
+        attributes: dict[str, str | int] = {
+            "vrrp.instance": runtime.name,
+            "vrrp.vrid": runtime.vrid,
+            "vrrp.interface": runtime.interface,
+            "vrrp.from": change.old.value,
+            "vrrp.to": change.new.value,
+            "vrrp.reason": change.reason.value,
+            "vrrp.effective_priority": change.priority,
+            "vrrp.previous_master": "" if change.master is None else str(change.master),
+        }
+        if change.detail:
+            attributes["vrrp.detail"] = change.detail
+        span = self._tracer.start_span(
+            TRANSITION_SPAN, context=Context(), start_time=start, attributes=attributes
+        )
+        if change.new is not State.MASTER:
+            span.end(end_time=self._ns(now))
+        self._current[runtime] = span
+        self._latest_trace_id[runtime] = trace.format_trace_id(span.get_span_context().trace_id)
+
+    def _child(
+        self,
+        parent: Span,
+        name: str,
+        began: float,
+        attributes: dict[str, str | int | list[str]],
+    ) -> Span:
+        return self._tracer.start_span(
+            name,
+            context=trace.set_span_in_context(parent),
+            start_time=self._ns(began),
+            attributes=attributes,
+        )
+
+    def _ns(self, agent_time: float) -> int:
+        """Agent clock seconds -> Unix nanoseconds, the timestamps OpenTelemetry wants."""
+        return round((agent_time + self._wall_offset) * NANOSECONDS)

@@ -1,0 +1,91 @@
+"""havip and the real keepalived (Debian package) in one VRRP group, both directions.
+
+Each case elects the higher priority, fails over when the master's link is cut and preempts
+back when it returns; a wrong password on one side means no shared election.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from havip.lab.configs import RouterSpec, keepalived_conf
+from havip.lab.netns import Lab
+from havip.lab.processes import Router, wait_for
+
+from .conftest import Routers, client_reaches, holders, wait_single_holder
+from .metrics import metric_value
+
+CASES = [
+    pytest.param({"version": 2, "advert_int": 1.0, "password": "s3cret"}, id="v2-pass-1s"),
+    pytest.param({"version": 3, "advert_int": 1.0}, id="v3-1s"),
+    pytest.param({"version": 3, "advert_int": 0.05}, id="v3-50ms"),
+]
+
+
+def start(lab: Lab, routers: Routers, kind: str, name: str, spec: RouterSpec) -> Router:
+    config = keepalived_conf(spec)
+    if kind == "havip":
+        return routers.havip(lab.hosts[name], config)
+    return routers.keepalived(lab.hosts[name], config)
+
+
+def run_failover_cycle(lab: Lab, vip: str) -> None:
+    names = ["r1", "r2"]
+    wait_single_holder(lab, vip, names, "r1", timeout=15)
+    assert client_reaches(lab, "client", vip)
+    lab.cut("r1")
+    wait_single_holder(lab, vip, ["r2"], "r2", timeout=15)
+    assert client_reaches(lab, "client", vip)
+    lab.restore("r1")
+    wait_single_holder(lab, vip, names, "r1", timeout=15)
+    assert client_reaches(lab, "client", vip)
+
+
+@pytest.mark.parametrize("options", CASES)
+@pytest.mark.parametrize("master_kind", ["havip", "keepalived"])
+def test_mixed_group_elects_fails_over_and_preempts(
+    lab: Lab, routers: Routers, keepalived_binary: str, options: dict[str, object], master_kind: str
+) -> None:
+    backup_kind = "keepalived" if master_kind == "havip" else "havip"
+    addresses = ("192.0.2.1/24", "192.0.2.2/24", "192.0.2.50/24")
+    for name, address in zip(("r1", "r2", "client"), addresses, strict=True):
+        lab.add_host(name, address)
+    start(lab, routers, master_kind, "r1", RouterSpec(priority=150, **options))  # type: ignore[arg-type]
+    start(lab, routers, backup_kind, "r2", RouterSpec(priority=100, **options))  # type: ignore[arg-type]
+    run_failover_cycle(lab, "192.0.2.100")
+
+
+@pytest.mark.parametrize("peer_kind", ["havip", "keepalived"])
+def test_ipv6_group_with_vrrpv3(
+    lab: Lab, routers: Routers, keepalived_binary: str, peer_kind: str
+) -> None:
+    addresses = ("2001:db8::1/64", "2001:db8::2/64", "2001:db8::50/64")
+    for name, address in zip(("r1", "r2", "client"), addresses, strict=True):
+        lab.add_host(name, address)
+    lab.wait_link_local()
+    spec = {"version": 3, "advert_int": 1.0, "vips": ("2001:db8::100/64",)}
+    start(lab, routers, "havip", "r1", RouterSpec(priority=150, **spec))  # type: ignore[arg-type]
+    start(lab, routers, peer_kind, "r2", RouterSpec(priority=100, **spec))  # type: ignore[arg-type]
+    run_failover_cycle(lab, "2001:db8::100")
+
+
+def test_wrong_password_means_no_shared_election(
+    lab: Lab, routers: Routers, keepalived_binary: str
+) -> None:
+    for name, address in (("r1", "192.0.2.1/24"), ("r2", "192.0.2.2/24")):
+        lab.add_host(name, address)
+    havip = start(lab, routers, "havip", "r1", RouterSpec(priority=150, password="right"))
+    keepalived = start(lab, routers, "keepalived", "r2", RouterSpec(priority=100, password="wrong"))
+    vip = "192.0.2.100"
+    wait_for(lambda: holders(lab, vip, ["r1", "r2"]) == ["r1", "r2"], 15, "both to be master")
+
+    def havip_failures() -> float:
+        labels = {"vrrp_instance": "VI_1", "reason": "password"}
+        return metric_value(havip.metrics(), "havip_vrrp_auth_failures_total", labels)
+
+    wait_for(lambda: havip_failures() >= 2, 10, "havip to count password failures")
+    wait_for(
+        lambda: keepalived.log_text().count("received an invalid passwd!") >= 2,
+        10,
+        "keepalived to log password failures",
+    )
