@@ -231,7 +231,7 @@ class Agent:
                 continue
             specs = [s for s in driven.vip_specs if s.device == device]
             assert self._netlink is not None
-            removed, failures = self._netlink.remove(link.index, specs)
+            removed, failures = self._netlink.remove_leftovers(link.index, specs)
             if removed:
                 log.info("VRRP_Instance(%s) removing leftover VIPs %s", driven.config.name, removed)
             for failure in failures:
@@ -314,7 +314,7 @@ class Agent:
             if op == "add":
                 done, failed = self._netlink.add(link.index, specs)
             else:
-                done, failed = self._netlink.remove(link.index, specs)
+                done, failed = self._netlink.release(link.index, specs)
             changed.extend(done)
             failures.extend(failed)
         self.observer.vips_changed(

@@ -8,12 +8,17 @@ DAD, decides who holds the address.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import errno
+import os
+import socket
+import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, ip_address
 
 from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 
 HAVIP_ADDRESS_PROTO = 0x76
 """IFA_PROTO value marking addresses havip added ('v'); kernels before 6.1 ignore it."""
@@ -22,6 +27,11 @@ IFF_UP = 0x1
 IFF_RUNNING = 0x40
 IFA_F_NODAD = 0x02
 IFA_F_TENTATIVE = 0x40
+RTM_NEWADDR = 20
+RTM_DELADDR = 21
+NLMSG_ERROR = 2
+ACK_TIMEOUT = 1.0
+ACK_BUFFER = 8192
 SCOPES = {"global": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 
 
@@ -53,9 +63,12 @@ class Netlink:
 
     def __init__(self) -> None:
         self.ipr = IPRoute()
+        self._writer = AddressWriter()
+        self._owned: set[tuple[int, VipSpec]] = set()
 
     def close(self) -> None:
         self.ipr.close()
+        self._writer.close()
 
     def link(self, name: str) -> LinkInfo | None:
         """The interface called `name`, or None if it does not exist."""
@@ -95,52 +108,37 @@ class Netlink:
         return None
 
     def add(self, index: int, vips: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
-        """Add VIPs tagged as havip's; return (added, failures). Present ones count as added."""
+        """Add VIPs tagged as havip's; return (added, failures). Present ones count as added,
+        but only the ones this process created are removed again by `release`."""
         added: list[str] = []
         failures: list[str] = []
-        for vip in vips:
-            kwargs: dict[str, object] = {
-                "index": index,
-                "address": str(vip.interface.ip),
-                "prefixlen": vip.interface.network.prefixlen,
-                "proto": HAVIP_ADDRESS_PROTO,
-            }
-            if vip.label:
-                kwargs["label"] = vip.label
-            if vip.scope:
-                kwargs["scope"] = SCOPES.get(vip.scope, 0)
-            if vip.broadcast is not None:
-                kwargs["broadcast"] = str(vip.broadcast)
-            if vip.interface.version == 6:
-                kwargs["flags"] = IFA_F_NODAD
-            try:
-                self.ipr.addr("add", **kwargs)
-            except NetlinkError as error:
-                if error.code != 17:  # EEXIST: already there, nothing to do
-                    failures.append(f"{vip.interface}: {error}")
-                    continue
+        for vip, error in self._writer.apply(RTM_NEWADDR, index, vips):
+            if error == 0:
+                self._owned.add((index, vip))
+            elif error != errno.EEXIST:
+                failures.append(f"{vip.interface}: {os.strerror(error)}")
+                continue
             added.append(str(vip.interface.ip))
         return added, failures
 
-    def remove(self, index: int, vips: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
-        """Remove the VIPs havip added (tagged); never an address someone else configured."""
-        ours = self.tagged(index)
+    def release(self, index: int, vips: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
+        """Remove the VIPs this process added; never an address someone else configured."""
+        mine = [vip for vip in vips if (index, vip) in self._owned]
+        self._owned.difference_update((index, vip) for vip in mine)
+        return self._delete(index, mine)
+
+    def remove_leftovers(self, index: int, vips: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
+        """Remove VIPs a previous havip left behind (they carry havip's tag)."""
+        tagged = self.tagged(index)
+        return self._delete(index, [vip for vip in vips if vip.interface.ip in tagged])
+
+    def _delete(self, index: int, vips: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
         removed: list[str] = []
         failures: list[str] = []
-        for vip in vips:
-            if vip.interface.ip not in ours:
+        for vip, error in self._writer.apply(RTM_DELADDR, index, vips):
+            if error not in (0, errno.EADDRNOTAVAIL):
+                failures.append(f"{vip.interface}: {os.strerror(error)}")
                 continue
-            try:
-                self.ipr.addr(
-                    "del",
-                    index=index,
-                    address=str(vip.interface.ip),
-                    prefixlen=vip.interface.network.prefixlen,
-                )
-            except NetlinkError as error:
-                if error.code != 99:  # EADDRNOTAVAIL: already gone
-                    failures.append(f"{vip.interface}: {error}")
-                    continue
             removed.append(str(vip.interface.ip))
         return removed, failures
 
@@ -153,5 +151,75 @@ class Netlink:
         return found
 
 
-def vips_on(vips: Iterable[VipSpec], device: str) -> list[VipSpec]:
-    return [vip for vip in vips if vip.device == device]
+class AddressWriter:
+    """Adds and removes addresses with pre-encoded rtnetlink requests on a plain socket.
+
+    A takeover must install its VIPs in well under a millisecond. The kernel applies an
+    address request while the sender is still in `send()`, so the cost is two system calls;
+    pyroute2's message classes encode each request once and the bytes are cached, because a
+    VIP's request never changes.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+        self.sock.bind((0, 0))
+        self.sock.settimeout(ACK_TIMEOUT)
+        self._requests: dict[tuple[int, int, VipSpec], bytes] = {}
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def apply(self, kind: int, index: int, vips: Sequence[VipSpec]) -> list[tuple[VipSpec, int]]:
+        """Send one request per VIP; return each with the kernel's errno (0: done)."""
+        outcomes: list[tuple[VipSpec, int]] = []
+        for vip in vips:
+            request = self._requests.get((kind, index, vip))
+            if request is None:
+                request = self._requests[(kind, index, vip)] = encode_request(kind, index, vip)
+            try:
+                self.sock.send(request)
+                error = _ack_error(self.sock.recv(ACK_BUFFER))
+            except OSError as failure:
+                error = failure.errno or errno.EIO
+            outcomes.append((vip, error))
+        return outcomes
+
+
+def encode_request(kind: int, index: int, vip: VipSpec) -> bytes:
+    """The RTM_NEWADDR / RTM_DELADDR message for one VIP, acknowledged by the kernel."""
+    address = str(vip.interface.ip)
+    message = ifaddrmsg()
+    message["family"] = socket.AF_INET if vip.interface.version == 4 else socket.AF_INET6
+    message["prefixlen"] = vip.interface.network.prefixlen
+    message["flags"] = IFA_F_NODAD if vip.interface.version == 6 else 0
+    message["scope"] = SCOPES.get(vip.scope or "global", 0)
+    message["index"] = index
+    attrs: list[tuple[str, object]] = [("IFA_ADDRESS", address)]
+    if vip.interface.version == 4:
+        attrs.append(("IFA_LOCAL", address))
+    if kind == RTM_NEWADDR:
+        if vip.label:
+            attrs.append(("IFA_LABEL", vip.label))
+        if vip.broadcast is not None:
+            attrs.append(("IFA_BROADCAST", str(vip.broadcast)))
+        attrs.append(("IFA_PROTO", HAVIP_ADDRESS_PROTO))
+    message["attrs"] = attrs
+    flags = NLM_F_REQUEST | NLM_F_ACK
+    if kind == RTM_NEWADDR:
+        flags |= NLM_F_CREATE | NLM_F_EXCL
+    message["header"]["type"] = kind
+    message["header"]["flags"] = flags
+    message["header"]["sequence_number"] = 1
+    message.encode()
+    return bytes(message.data)
+
+
+def _ack_error(reply: bytes) -> int:
+    """The positive errno of an NLMSG_ERROR acknowledgement (0 for success)."""
+    if len(reply) < 20:
+        return errno.EPROTO
+    kind = struct.unpack_from("=H", reply, 4)[0]
+    if kind != NLMSG_ERROR:
+        return errno.EPROTO
+    error: int = struct.unpack_from("=i", reply, 16)[0]
+    return -error
