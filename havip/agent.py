@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 
 import trio
 
-from havip.config.model import LoadedConfig
+from havip import syncgroup
+from havip.config.model import LoadedConfig, TrackedInterface
 from havip.config.model import VrrpInstance as InstanceConfig
+from havip.health import Health
 from havip.net.announce import Announcer
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.vrrpsock import Datagram, VrrpSocket
+from havip.observe.tracking_metrics import TrackingMetrics
 from havip.proto.events import (
     AdvertReceived,
     Announce,
@@ -36,6 +39,7 @@ from havip.proto.events import (
     Shutdown,
     Start,
     StateChanged,
+    SyncTo,
     TrackerChanged,
 )
 from havip.proto.instance import InstanceSettings, VrrpInstance
@@ -53,6 +57,7 @@ from havip.proto.model import (
 from havip.proto.packet import decode, encode
 from havip.runtime import InstanceRuntime, Observer
 from havip.scheduler import TimerScheduler
+from havip.track.weights import weighted_event
 
 log = logging.getLogger("havip")
 
@@ -124,10 +129,15 @@ class Agent:
         config: LoadedConfig,
         observer: Observer,
         reload_config: ConfigLoader | None = None,
+        tracking_metrics: TrackingMetrics | None = None,
     ) -> None:
         self.config = config
         self.observer = observer
         self.reload_config = reload_config
+        self.tracking_metrics = tracking_metrics
+        self.health = Health(config, self._feed_named, tracking_metrics)
+        self._health_scope: trio.CancelScope | None = None
+        self._groups = self._sync_groups(config)
         self.driven: dict[str, _Driven] = {}
         self._sockets: dict[tuple[str, int], _SocketEntry] = {}
         self._links: dict[str, LinkInfo | None] = {}
@@ -156,14 +166,19 @@ class Agent:
                 self.wall_offset = time.time() - trio.current_time()
                 added = [self._create(c) for c in self.config.instances]
                 self.observer.started([d.runtime for d in added], self.wall_offset)
+                await nursery.start(self._run_health, self.health)
                 for driven in added:
                     self._remove_leftovers(driven)
+                for name, event in self.health.initial_events():
+                    self._feed_named(name, event)
                 for driven in added:
                     self._bring_up(driven)
                 nursery.start_soon(self._watch_links, monitor)
                 nursery.start_soon(self._watch_signals)
                 task_status.started()
                 await self.stopped.wait()
+                self._stop_all(Reason.SHUTDOWN)
+                await self.health.drain_stop_notifications()
                 nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True):
@@ -174,6 +189,13 @@ class Agent:
             for announcer in self._announcers.values():
                 announcer.close()
             self._netlink.close()
+
+    async def _run_health(
+        self, health: Health, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        with trio.CancelScope() as scope:
+            self._health_scope = scope
+            await health.run(task_status=task_status)
 
     def request_stop(self) -> None:
         self.stopped.set()
@@ -217,11 +239,24 @@ class Agent:
         """Feed the instance its interface state and start it, then its timer task."""
         now = trio.current_time()
         self._apply_link_state(driven, self._link(driven.config.interface), now)
-        for tracked in driven.config.track_interfaces:
+        for tracked in self._tracked_interfaces(driven):
             link = self._link(tracked.name)
-            up = link is not None and link.up
-            self._feed(driven, TrackerChanged(interface_tracker(tracked.name), up, tracked.weight))
+            self._track_interface(driven, tracked, link is not None and link.up)
         self._feed(driven, Start())
+
+    def _tracked_interfaces(self, driven: _Driven) -> list[TrackedInterface]:
+        """The instance's track_interface lines and those of its sync group."""
+        tracked = list(driven.config.track_interfaces)
+        for group in self.config.sync_groups:
+            if driven.config.name in group.members:
+                tracked += group.track_interfaces
+        return tracked
+
+    def _track_interface(self, driven: _Driven, tracked: TrackedInterface, up: bool) -> None:
+        if self.tracking_metrics is not None:
+            self.tracking_metrics.interface_changed(tracked.name, up)
+        tracker = interface_tracker(tracked.name)
+        self._feed(driven, weighted_event(tracker, up, tracked.weight, tracked.reverse))
 
     def _remove_leftovers(self, driven: _Driven) -> None:
         """After a crash, remove this instance's VIPs that still carry havip's tag."""
@@ -239,6 +274,11 @@ class Agent:
                     "VRRP_Instance(%s) cannot remove leftover VIP %s", driven.config.name, failure
                 )
 
+    def _feed_named(self, name: str, event: Event) -> None:
+        driven = self.driven.get(name)
+        if driven is not None:
+            self._feed(driven, event)
+
     def _feed(self, driven: _Driven, event: Event) -> None:
         now = trio.current_time()
         self._step(driven, driven.machine.handle(event, now), now)
@@ -250,10 +290,14 @@ class Agent:
     # --- one step: observers, then actions ----------------------------------------------------
 
     def _step(self, driven: _Driven, outputs: Sequence[Output], now: float) -> None:
+        group = self._groups.get(driven.config.name)
         if not outputs:
+            if group is not None:
+                self._follow(group.member_faults(driven.config.name, driven.machine.faults))
             return
         runtime = driven.runtime
         self.observer.outputs(runtime, outputs, now)
+        self.health.outputs(runtime.name, outputs)
         takeover: StateChanged | None = None
         for output in outputs:
             if isinstance(output, PeerHeard):
@@ -271,6 +315,35 @@ class Agent:
         if takeover is not None:
             self.observer.took_over(runtime, takeover, trio.current_time())
         self._timers.set(driven, driven.machine.get_timer())
+        if group is not None:
+            name = driven.config.name
+            orders = group.member_faults(name, driven.machine.faults)
+            for output in outputs:
+                if isinstance(output, StateChanged):
+                    orders += group.member_state(name, output.old, output.new)
+            self._follow(orders)
+
+    # --- sync groups --------------------------------------------------------------------------
+
+    @staticmethod
+    def _sync_groups(config: LoadedConfig) -> dict[str, syncgroup.SyncGroup]:
+        """Each member instance's sync group (keepalived: an instance is in at most one)."""
+        by_member: dict[str, syncgroup.SyncGroup] = {}
+        for group in config.sync_groups:
+            state = syncgroup.SyncGroup(group.name, group.members)
+            for member in group.members:
+                by_member[member] = state
+        return by_member
+
+    def _follow(self, orders: Sequence[syncgroup.SyncOutput]) -> None:
+        for order in orders:
+            if isinstance(order, syncgroup.FeedMember):
+                self._feed_named(order.member, order.event)
+            elif isinstance(order, syncgroup.FollowGroup):
+                self._feed_named(order.member, SyncTo(order.state))
+            else:
+                log.info("%s", order.log_message)
+                self.health.notify("GROUP", order.group, order.new, 0)
 
     def _send(self, driven: _Driven, advert: Advertisement) -> None:
         entry = self._sockets.get(driven.socket_key) if driven.socket_key else None
@@ -458,13 +531,10 @@ class Agent:
             name = driven.config.interface
             if self._links.get(name) != before.get(name):
                 self._apply_link_state(driven, self._links.get(name), now)
-            for tracked in driven.config.track_interfaces:
+            for tracked in self._tracked_interfaces(driven):
                 old, new = before.get(tracked.name), self._links.get(tracked.name)
                 if (old is not None and old.up) != (new is not None and new.up):
-                    up = new is not None and new.up
-                    self._feed(
-                        driven, TrackerChanged(interface_tracker(tracked.name), up, tracked.weight)
-                    )
+                    self._track_interface(driven, tracked, new is not None and new.up)
 
     def _apply_link_state(self, driven: _Driven, link: LinkInfo | None, now: float) -> None:
         """Socket, source address and interface fault of an instance from its link's state."""
@@ -523,6 +593,12 @@ class Agent:
             removed.append(driven.runtime)
         self.config = new
         self._checksum_mode = ChecksumMode(new.global_defs.v3_checksum_mode)
+        self._groups = self._sync_groups(new)
+        if self._health_scope is not None:
+            self._health_scope.cancel()
+        self.health = Health(new, self._feed_named, self.tracking_metrics)
+        assert self._nursery is not None
+        self._nursery.start_soon(self._run_health, self.health)
         for name, cfg in new_by_name.items():
             if name not in self.driven:
                 added.append(self._create(cfg))

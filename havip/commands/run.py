@@ -19,6 +19,7 @@ from havip.observe.logs import LogObserver, setup_logging
 from havip.observe.metrics import MetricsObserver, thread_safe_trio_clock
 from havip.observe.status import build_status
 from havip.observe.tracing import TracingObserver, setup_tracing
+from havip.observe.tracking_metrics import TrackingMetrics
 from havip.runtime import Observer
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
@@ -71,7 +72,25 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
     observers: list[Observer] = [metrics, logs]
     if tracing is not None:
         observers.append(tracing)
-    agent = Agent(config, FanoutObserver(observers), reload_config=partial(load_config, path))
+    tracking = TrackingMetrics(
+        metrics.registry,
+        scripts=config.scripts,
+        interfaces={
+            tracked.name
+            for tracks in (
+                *(i.track_interfaces for i in config.instances),
+                *(g.track_interfaces for g in config.sync_groups),
+            )
+            for tracked in tracks
+        },
+        instances=[instance.name for instance in config.instances],
+    )
+    agent = Agent(
+        config,
+        FanoutObserver(observers),
+        reload_config=partial(load_config, path),
+        tracking_metrics=tracking,
+    )
     try:
         async with trio.open_nursery() as nursery:
             if listen != "off":

@@ -56,7 +56,18 @@ class LocalAddressChanged:
     address: IPAddress | None
 
 
-Event = Start | Shutdown | AdvertReceived | TrackerChanged | LocalAddressChanged
+@dataclass(frozen=True, slots=True)
+class SyncTo:
+    """The instance's sync group moved to MASTER or BACKUP: follow it (keepalived semantics).
+
+    A BACKUP told MASTER takes over at once; a MASTER told BACKUP releases its VIPs without a
+    priority-0 advert. Other states ignore it: FAULT is left only through the trackers.
+    """
+
+    state: State
+
+
+Event = Start | Shutdown | AdvertReceived | TrackerChanged | LocalAddressChanged | SyncTo
 
 # --- actions: instance -> adapter (must be carried out, in order) ----------------------------
 

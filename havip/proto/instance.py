@@ -30,6 +30,7 @@ from havip.proto.events import (
     Shutdown,
     Start,
     StateChanged,
+    SyncTo,
     TrackerChanged,
 )
 from havip.proto.model import (
@@ -165,6 +166,8 @@ class VrrpInstance:
         if isinstance(event, LocalAddressChanged):
             self.local_address = event.address
             return []
+        if isinstance(event, SyncTo):
+            return self._on_sync(event.state, now)
         raise TypeError(f"not a VRRP instance event: {event!r}")
 
     def handle_timer(self, now: float) -> list[Output]:
@@ -233,6 +236,19 @@ class VrrpInstance:
                 self._become_master(Reason.FAULT_CLEARED, now, out)
             else:
                 self._enter_backup(Reason.FAULT_CLEARED, now, out)
+        return out
+
+    def _on_sync(self, state: State, now: float) -> list[Output]:
+        out: list[Output] = []
+        if state is State.MASTER and self.state is State.BACKUP:
+            self._become_master(Reason.SYNC_GROUP, now, out)
+        elif state is State.BACKUP and self.state is State.MASTER:
+            self._clear_deadlines()
+            out.append(ReleaseVips())
+            self._transition(State.BACKUP, Reason.SYNC_GROUP, now, out)
+            self.master_address = None
+            self._down_reason = Reason.MASTER_DOWN
+            self._down_deadline = now + self.master_down_interval
         return out
 
     def _on_advert(self, advert: Advertisement, source: IPAddress, now: float) -> list[Output]:

@@ -20,6 +20,7 @@ from havip.proto.events import (
     Shutdown,
     Start,
     StateChanged,
+    SyncTo,
     TrackerChanged,
 )
 from havip.proto.instance import InstanceSettings, VrrpInstance, effective_priority
@@ -490,3 +491,28 @@ def test_lan_wrong_password_means_no_shared_election() -> None:
     lan.start()
     lan.run_until(10.0)
     assert lan.masters() == [0, 1]
+
+
+# --- sync groups ------------------------------------------------------------------------------
+
+
+def test_sync_to_master_takes_over_at_once_from_backup() -> None:
+    instance = started()
+    out = instance.handle(SyncTo(State.MASTER), 1.0)
+    assert kinds(out) == [StateChanged, InstallVips, SendAdvert, Announce]
+    assert isinstance(out[0], StateChanged) and out[0].reason is Reason.SYNC_GROUP
+
+
+def test_sync_to_backup_releases_without_a_priority_zero_advert() -> None:
+    instance = master()
+    out = instance.handle(SyncTo(State.BACKUP), 20.0)
+    assert kinds(out) == [ReleaseVips, StateChanged]
+    assert instance.state is State.BACKUP
+    assert instance.get_timer() == pytest.approx(20.0 + instance.master_down_interval)
+
+
+def test_sync_orders_do_not_move_an_instance_out_of_fault() -> None:
+    instance = started()
+    instance.handle(TrackerChanged("eth0", up=False, weight=0), 1.0)
+    assert instance.handle(SyncTo(State.MASTER), 2.0) == []
+    assert instance.state is State.FAULT

@@ -1,0 +1,264 @@
+"""Health inputs and notifications from the configuration, for the agent.
+
+vrrp_script and vrrp_track_file trackers feed `TrackerChanged` events to every instance that
+tracks them (a sync group's trackers to all its members), and notify scripts and FIFOs hear
+every transition, delivered in order per instance. Scripts are checked once, at start-up, by
+keepalived's rules: one keepalived would refuse is logged and disabled, and without
+`enable_script_security` an insecure one draws keepalived's SECURITY VIOLATION warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+import trio
+
+from havip.config.model import LoadedConfig, SyncGroup, VrrpInstance
+from havip.notify.fifo import NOTIFY_STATES, NotifyFifo
+from havip.notify.runner import NotifyDispatcher, NotifyRun, NotifyScripts, RunAs, ScriptCommand
+from havip.notify.security import (
+    SECURITY_VIOLATION,
+    ScriptUserError,
+    check_script_security,
+    resolve_run_as,
+    script_problem,
+)
+from havip.observe.tracking_metrics import TrackingMetrics
+from havip.proto.events import Output, StateChanged, TrackerChanged
+from havip.proto.model import State
+from havip.track.files import FileTracker, initialise_track_file
+from havip.track.scripts import ScriptTracker, TrackScript
+from havip.track.weights import Tracking, file_events, script_events
+
+log = logging.getLogger("havip")
+
+Feed = Callable[[str, TrackerChanged], None]
+"""(instance name, event): hands a tracker's change to one instance."""
+
+STOP_NOTIFY_GRACE = 0.8
+"""How long shutdown waits for notify_stop scripts, so that havip still exits within 1 s."""
+
+
+class Health:
+    """The trackers and notify delivery one configuration asks for."""
+
+    def __init__(self, config: LoadedConfig, feed: Feed, metrics: TrackingMetrics | None) -> None:
+        self._config = config
+        self._feed = feed
+        self._metrics = metrics
+        self._script_trackings: dict[str, list[Tracking]] = {}
+        self._file_trackings: dict[str, list[Tracking]] = {}
+        self._collect_trackings()
+        self._insecure = False
+        self.scripts = self._script_trackers()
+        self.files = self._file_trackers()
+        if self._insecure and not config.global_defs.enable_script_security:
+            log.warning("%s", SECURITY_VIOLATION)
+        self.instance_notify = {i.name: self._notify_scripts(i) for i in config.instances}
+        self.group_notify = {g.name: self._notify_scripts(g) for g in config.sync_groups}
+        self.dispatcher = NotifyDispatcher(on_done=self._notify_done, fifos=self._fifos())
+
+    # --- wiring -------------------------------------------------------------------------------
+
+    def _collect_trackings(self) -> None:
+        config = self._config
+        for instance in config.instances:
+            self._add_trackings(instance, [instance.name])
+        for group in config.sync_groups:
+            self._add_trackings(group, list(group.members))
+
+    def _add_trackings(self, owner: VrrpInstance | SyncGroup, members: list[str]) -> None:
+        for tracked in owner.track_scripts:
+            script = self._config.scripts.get(tracked.name)
+            if script is None:
+                continue
+            for member in members:
+                self._script_trackings.setdefault(tracked.name, []).append(
+                    Tracking.resolve(
+                        member,
+                        tracked.weight,
+                        tracked.reverse,
+                        default_weight=script.weight,
+                        default_reverse=script.reverse,
+                    )
+                )
+        for tracked_file in owner.track_files:
+            track_file = self._config.track_files.get(tracked_file.name)
+            if track_file is None:
+                continue
+            for member in members:
+                self._file_trackings.setdefault(tracked_file.name, []).append(
+                    Tracking.resolve(
+                        member,
+                        tracked_file.weight,
+                        tracked_file.reverse,
+                        default_weight=track_file.weight,
+                        default_reverse=track_file.reverse,
+                    )
+                )
+
+    def _run_as(self, user: str | None, group: str | None, what: str) -> RunAs | None:
+        defs = self._config.global_defs
+        try:
+            return resolve_run_as(
+                user,
+                group,
+                script_user=defs.script_user,
+                script_group=defs.script_group,
+                script_security=defs.enable_script_security,
+            )
+        except ScriptUserError as error:
+            log.error("%s disabled: %s", what, error)
+            return None
+
+    def _command(self, line: str, run_as: RunAs, what: str) -> ScriptCommand | None:
+        """The command, or None (logged) when keepalived would refuse to run it."""
+        command = ScriptCommand(line, run_as)
+        security = self._config.global_defs.enable_script_security
+        problem = script_problem(command, run_as, script_security=security)
+        if problem is not None:
+            log.error("%s disabled: %s", what, problem)
+            return None
+        if not security and command.words:
+            with contextlib.suppress(OSError):
+                if check_script_security(command.words[0], run_as.uid, run_as.gid) is not None:
+                    self._insecure = True
+        return command
+
+    def _script_trackers(self) -> dict[str, ScriptTracker]:
+        trackers: dict[str, ScriptTracker] = {}
+        for name in self._script_trackings:
+            script = self._config.scripts[name]
+            run_as = self._run_as(script.user, script.group, f"vrrp_script {name}")
+            command = (
+                self._command(script.script, run_as, f"vrrp_script {name}") if run_as else None
+            )
+            if command is None:
+                continue
+            track = TrackScript(
+                name,
+                command,
+                script.interval,
+                script.timeout,
+                script.rise,
+                script.fall,
+                script.init_fail,
+            )
+            trackers[name] = ScriptTracker(
+                track, on_result=self._script_result, on_change=self._script_changed
+            )
+        return trackers
+
+    def _file_trackers(self) -> dict[str, FileTracker]:
+        trackers: dict[str, FileTracker] = {}
+        for name in self._file_trackings:
+            track_file = self._config.track_files[name]
+            if track_file.init_file is not None:
+                problem = initialise_track_file(
+                    track_file.path, track_file.init_file, track_file.init_overwrite
+                )
+                if problem is not None:
+                    log.error("vrrp_track_file %s: %s", name, problem)
+            trackers[name] = FileTracker(name, track_file.path, self._file_changed)
+        return trackers
+
+    def _notify_scripts(self, owner: VrrpInstance | SyncGroup) -> NotifyScripts:
+        what = f"notify script of {owner.name}"
+        run_as = self._run_as(None, None, what)
+
+        def command(line: str | None) -> ScriptCommand | None:
+            if line is None or run_as is None:
+                return None
+            return self._command(line, run_as, what)
+
+        return NotifyScripts(
+            notify=command(owner.notify),
+            master=command(owner.notify_master),
+            backup=command(owner.notify_backup),
+            fault=command(owner.notify_fault),
+            stop=command(owner.notify_stop),
+        )
+
+    def _fifos(self) -> list[NotifyFifo]:
+        fifos = []
+        defs = self._config.global_defs
+        for path in dict.fromkeys(p for p in (defs.notify_fifo, defs.vrrp_notify_fifo) if p):
+            fifo = NotifyFifo(path)
+            try:
+                fifo.open()
+            except OSError as error:
+                log.error("notify FIFO %s cannot be opened: %s", path, error)
+                continue
+            fifos.append(fifo)
+        return fifos
+
+    # --- events -------------------------------------------------------------------------------
+
+    def initial_events(self) -> list[tuple[str, TrackerChanged]]:
+        """What is known before the instances start: init_fail scripts and track files."""
+        events: list[tuple[str, TrackerChanged]] = []
+        for name, tracker in self.scripts.items():
+            if tracker.up is not None:
+                events += script_events(name, tracker.up, self._script_trackings[name])
+        for name, file_tracker in self.files.items():
+            events += file_events(name, file_tracker.value, self._file_trackings[name])
+        return events
+
+    def _script_result(self, name: str, ok: bool, duration: float, result: str) -> None:
+        if self._metrics is not None:
+            self._metrics.script_result(name, ok, duration, result)
+
+    def _script_changed(self, name: str, up: bool) -> None:
+        if self._metrics is not None:
+            self._metrics.script_changed(name, up)
+        for instance, event in script_events(name, up, self._script_trackings[name]):
+            self._feed(instance, event)
+
+    def _file_changed(self, name: str, value: int) -> None:
+        log.info("VRRP_Track_File(%s) value is now %d", name, value)
+        for instance, event in file_events(name, value, self._file_trackings[name]):
+            self._feed(instance, event)
+
+    def _notify_done(self, run: NotifyRun) -> None:
+        if self._metrics is not None:
+            self._metrics.notify_done(run)
+        if run.result != "ok":
+            log.error("notify %s for %s %s: %s", run.command, run.name, run.result, run.detail)
+
+    def outputs(self, name: str, outputs: Sequence[Output]) -> None:
+        """Notify scripts for every transition of instance `name`."""
+        for output in outputs:
+            if isinstance(output, StateChanged):
+                self.notify("INSTANCE", name, output.new, output.priority)
+
+    def notify(self, kind: str, name: str, state: State, priority: int) -> None:
+        word = NOTIFY_STATES.get(state.value)
+        if word is None:
+            return
+        scripts = self.instance_notify if kind == "INSTANCE" else self.group_notify
+        with contextlib.suppress(RuntimeError):  # not running yet or any more: nothing to run
+            self.dispatcher.notify(
+                "INSTANCE" if kind == "INSTANCE" else "GROUP",
+                name,
+                word,
+                priority,
+                scripts.get(name, NotifyScripts()),
+            )
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Notify delivery and every tracker, until cancelled."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.dispatcher.run)
+            for tracker in self.scripts.values():
+                nursery.start_soon(tracker.run)
+            for file_tracker in self.files.values():
+                nursery.start_soon(file_tracker.run)
+            task_status.started()
+
+    async def drain_stop_notifications(self) -> None:
+        with trio.move_on_after(STOP_NOTIFY_GRACE):
+            await self.dispatcher.drain()

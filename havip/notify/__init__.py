@@ -1,0 +1,1 @@
+"""Notify scripts, notify FIFOs and the rules for running scripts safely."""

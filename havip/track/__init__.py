@@ -1,0 +1,1 @@
+"""Tracked scripts and files: what they report, and how that moves VRRP priorities."""
