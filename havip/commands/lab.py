@@ -33,7 +33,6 @@ from havip.lab.netns import Host, Lab, LabError, netns_unavailable_reason
 from havip.lab.processes import (
     METRICS_PORT,
     PROMETHEUS_PORT,
-    Router,
     keepalived_path,
     prometheus_path,
     start_prometheus,
@@ -43,7 +42,8 @@ from havip.lab.view import Refresher, View, open_view
 
 NAMESPACE_PREFIX = "hvlab"
 ROUTERS = (("r1", 1, 150), ("r2", 2, 100), ("r3", 3, 120))
-"""Name, host number and priority. r3 is second so that --keepalived (r3) takes over."""
+"""Name, host number and priority. r3 has the second priority, so that with --keepalived it
+is the keepalived router that takes over from havip (and hands back) in the drill."""
 CLIENT_HOST = 50
 MONITOR_HOST = 60
 VIP_HOST = 100
@@ -123,7 +123,6 @@ class LabPlan:
 class Monitor:
     """The lab's Prometheus, in its own namespace, with its web port forwarded."""
 
-    daemon: Router
     forwarder: Forwarder
     rule_files: list[Path]
 
@@ -182,8 +181,6 @@ def why_unavailable(args: argparse.Namespace) -> str | None:
     reason = netns_unavailable_reason()
     if reason is not None:
         return f"network namespaces are unavailable here: {reason}"
-    if shutil.which("ping") is None:
-        return "the client needs ping (Debian package iputils-ping; scripts/setup installs it)"
     if args.keepalived and keepalived_path() is None:
         return "--keepalived needs keepalived (Debian package; scripts/setup installs it)"
     if args.prometheus and prometheus_path() is None:
@@ -209,10 +206,12 @@ def run_lab(plan: LabPlan, view: View, once: bool) -> int:
     try:
         running, monitor = build(plan, workdir, view, cleanup)
         refresher = Refresher(view, running)
+        cleanup.callback(view.close)
         refresher.start()
         cleanup.callback(refresher.stop)
         results = Drill(running, view.headline, view.say).run()
         drilled = True
+        view.headline("drill done")
         for line in summary(plan, running, monitor, results, once):
             view.say(line)
         if once:
@@ -298,13 +297,17 @@ def build(
             monitor_host = lab.add_host("monitor", plan.address(MONITOR_HOST))
     if plan.ipv6:
         lab.wait_link_local()
+    for router in routers:
+        router.own_addresses = frozenset(router.host.addresses_on())
     running = RunningLab(
         lab, routers, client, plan.address(VIP_HOST).split("/")[0], plan.advert_int
     )
+    addresses = ", ".join(f"{router.name} {router.address}" for router in routers)
     view.say(
-        f"lab: namespaces {lab.prefix}-{{sw,{','.join(h for h in lab.hosts)}}}, "
-        f"VIP {running.vip}, configurations in {workdir}"
+        f"lab: namespaces {lab.prefix}-{{sw,{','.join(lab.hosts)}}}; {addresses}, "
+        f"client {client.addresses[0].split('/')[0]}, VIP {running.vip}"
     )
+    view.say(f"lab: configurations and logs in {workdir}")
     monitor = None
     if monitor_host is not None:
         monitor = start_monitor(plan, running, monitor_host, workdir, cleanup)
@@ -350,7 +353,7 @@ def start_monitor(
         f"Prometheus to be ready (log: {daemon.log_path})",
         interval=0.2,
     )
-    return Monitor(daemon, forwarder, rules)
+    return Monitor(forwarder, rules)
 
 
 def summary(
@@ -380,7 +383,9 @@ def summary(
                 f"  {router.name} (havip): {url}/metrics  (and /status: havip status --url {url})"
             )
     if monitor is not None:
-        lines.append(f"  Prometheus: {monitor.forwarder.url}  ({prometheus_facts(monitor)})")
+        url = monitor.forwarder.url
+        lines.append(f"  Prometheus: {url}  ({prometheus_facts(monitor)})")
+        lines.append(f"    open {url}/alerts, or graph havip_vrrp_state == 1 at {url}/graph")
     lines.append(
         f"  inside the lab: sudo ip netns exec {running.client.namespace} ping {running.vip}"
     )

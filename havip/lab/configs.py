@@ -6,6 +6,7 @@ routers the same way, and so that every option here is one an operator would wri
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -77,3 +78,30 @@ def keepalived_conf(spec: RouterSpec, router_id: str = "lab") -> str:
     lines += [f"    {line}" for line in spec.extra]
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _prometheus_duration(seconds: float) -> str:
+    """Prometheus durations take integer counts of one unit: 1s, 500ms."""
+    if seconds == int(seconds):
+        return f"{int(seconds)}s"
+    return f"{round(seconds * 1000)}ms"
+
+
+def prometheus_config(
+    targets: Sequence[str],
+    rule_files: Sequence[str] = (),
+    job: str = "havip-lab",
+    interval: float = 1.0,
+) -> str:
+    """A prometheus.yml scraping `targets` (HOST:PORT) every `interval` and loading the rules.
+
+    Written as JSON, which YAML parsers accept, so no address or path needs YAML quoting.
+    The job name contains "havip" because the shipped scrape alerts select jobs by that.
+    """
+    period = _prometheus_duration(interval)
+    config = {
+        "global": {"scrape_interval": period, "evaluation_interval": period},
+        "rule_files": list(rule_files),
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": list(targets)}]}],
+    }
+    return json.dumps(config, indent=2) + "\n"

@@ -85,8 +85,14 @@ def havip_command() -> list[str]:
 
 
 def start_havip(
-    host: Host, config: str, workdir: Path, *extra: str, env: dict[str, str] | None = None
+    host: Host,
+    config: str,
+    workdir: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    metrics_listen: str = f"0.0.0.0:{METRICS_PORT}",
 ) -> Router:
+    """havip in `host`, serving /metrics on `metrics_listen` ("[::]:9650" for IPv6 labs)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "keepalived.conf").write_text(config)
     log = (workdir / "log").open("ab")
@@ -97,7 +103,7 @@ def start_havip(
             "-f",
             str(workdir / "keepalived.conf"),
             "--metrics-listen",
-            f"0.0.0.0:{METRICS_PORT}",
+            metrics_listen,
             *extra,
         ],
         stdout=log,
@@ -139,6 +145,38 @@ def start_keepalived(host: Host, config: str, workdir: Path) -> Router:
         stderr=subprocess.STDOUT,
     )
     return Router("keepalived", host, workdir, process)
+
+
+PROMETHEUS_PORT = 9090
+
+
+def prometheus_path() -> str | None:
+    return shutil.which("prometheus") or (
+        "/usr/bin/prometheus" if os.path.exists("/usr/bin/prometheus") else None
+    )
+
+
+def start_prometheus(
+    host: Host, config: str, workdir: Path, listen: str = f"0.0.0.0:{PROMETHEUS_PORT}"
+) -> Router:
+    """A Prometheus server in `host` with its configuration and storage under `workdir`."""
+    binary = prometheus_path()
+    if binary is None:
+        raise LabError("prometheus is not installed (scripts/setup installs it)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "prometheus.yml").write_text(config)
+    with (workdir / "log").open("ab") as log:
+        process = host.popen(
+            [
+                binary,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address={listen}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return Router("prometheus", host, workdir, process)
 
 
 def wait_for(
