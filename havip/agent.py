@@ -9,6 +9,7 @@ are carried out in order (adverts, VIPs, announcements).
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import time
@@ -175,6 +176,7 @@ class Agent:
                     self._bring_up(driven)
                 nursery.start_soon(self._watch_links, monitor)
                 nursery.start_soon(self._watch_signals)
+                gc.freeze()  # start-up objects live forever: keep them out of every collection
                 task_status.started()
                 await self.stopped.wait()
                 self._stop_all(Reason.SHUTDOWN)
@@ -230,6 +232,9 @@ class Agent:
             version=config.version,
             vips=tuple(sorted(str(v.interface.ip) for v in config.vips)),
             machine=VrrpInstance(settings),
+            sync_group=next(
+                (g.name for g in self.config.sync_groups if config.name in g.members), None
+            ),
         )
         driven = _Driven(config, runtime, specs)
         self.driven[config.name] = driven
