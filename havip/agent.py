@@ -26,6 +26,7 @@ from havip.net.announce import Announcer
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.vrrpsock import Datagram, VrrpSocket
+from havip.notify.runner import NotifyRun
 from havip.observe.tracking_metrics import TrackingMetrics
 from havip.proto.events import (
     AdvertReceived,
@@ -136,7 +137,7 @@ class Agent:
         self.observer = observer
         self.reload_config = reload_config
         self.tracking_metrics = tracking_metrics
-        self.health = Health(config, self._feed_named, tracking_metrics)
+        self.health = Health(config, self._feed_named, tracking_metrics, self._notified)
         self._health_scope: trio.CancelScope | None = None
         self._groups = self._sync_groups(config)
         self.driven: dict[str, _Driven] = {}
@@ -278,6 +279,11 @@ class Agent:
                 log.error(
                     "VRRP_Instance(%s) cannot remove leftover VIP %s", driven.config.name, failure
                 )
+
+    def _notified(self, run: NotifyRun) -> None:
+        driven = self.driven.get(run.name) if run.kind == "INSTANCE" else None
+        if driven is not None:
+            self.observer.notified(driven.runtime, run)
 
     def _feed_named(self, name: str, event: Event) -> None:
         driven = self.driven.get(name)
@@ -601,7 +607,7 @@ class Agent:
         self._groups = self._sync_groups(new)
         if self._health_scope is not None:
             self._health_scope.cancel()
-        self.health = Health(new, self._feed_named, self.tracking_metrics)
+        self.health = Health(new, self._feed_named, self.tracking_metrics, self._notified)
         assert self._nursery is not None
         self._nursery.start_soon(self._run_health, self.health)
         for name, cfg in new_by_name.items():

@@ -44,10 +44,17 @@ STOP_NOTIFY_GRACE = 0.8
 class Health:
     """The trackers and notify delivery one configuration asks for."""
 
-    def __init__(self, config: LoadedConfig, feed: Feed, metrics: TrackingMetrics | None) -> None:
+    def __init__(
+        self,
+        config: LoadedConfig,
+        feed: Feed,
+        metrics: TrackingMetrics | None,
+        on_notify: Callable[[NotifyRun], None] | None = None,
+    ) -> None:
         self._config = config
         self._feed = feed
         self._metrics = metrics
+        self._on_notify = on_notify
         self._script_trackings: dict[str, list[Tracking]] = {}
         self._file_trackings: dict[str, list[Tracking]] = {}
         self._collect_trackings()
@@ -224,6 +231,8 @@ class Health:
     def _notify_done(self, run: NotifyRun) -> None:
         if self._metrics is not None:
             self._metrics.notify_done(run)
+        if self._on_notify is not None:
+            self._on_notify(run)
         if run.result != "ok":
             log.error("notify %s for %s %s: %s", run.command, run.name, run.result, run.detail)
 

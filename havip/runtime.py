@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from havip.notify.runner import NotifyRun
 from havip.proto.events import Output, StateChanged
 from havip.proto.instance import VrrpInstance
 from havip.proto.model import IPAddress, RejectReason
@@ -85,6 +86,9 @@ class Observer(Protocol):
     ) -> None:
         """A reload added and removed instances (unchanged ones keep their series)."""
 
+    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
+        """A notify script for one of the instance's transitions finished (or was dropped)."""
+
 
 class QuietObserver:
     """An observer that ignores everything: subclass it and override what you need."""
@@ -132,4 +136,7 @@ class QuietObserver:
     def instances_changed(
         self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
     ) -> None:
+        return None
+
+    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
         return None

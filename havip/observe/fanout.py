@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from havip.notify.runner import NotifyRun
 from havip.observe.tracing import TracingObserver
 from havip.proto.events import Output, StateChanged
 from havip.proto.model import IPAddress, RejectReason
@@ -25,6 +26,7 @@ _METHODS = (
     "announced",
     "took_over",
     "instances_changed",
+    "notified",
 )
 
 
@@ -100,6 +102,9 @@ class FanoutObserver:
         self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
     ) -> None:
         self._forward("instances_changed", added, removed)
+
+    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
+        self._forward("notified", runtime, run)
 
     # --- helpers ------------------------------------------------------------------------------
 

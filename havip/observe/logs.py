@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from havip.notify.runner import NotifyRun
 from havip.observe.tracing import SpanIds
 from havip.proto.events import (
     InstallVips,
@@ -191,6 +192,9 @@ class LogObserver:
             change.reason.value,
             extra=self._extra(runtime, traced=False),
         )
+
+    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
+        """Failed notify runs are logged where they are delivered (havip.health)."""
 
     def instances_changed(
         self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]

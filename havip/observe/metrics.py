@@ -26,6 +26,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from havip import __version__
+from havip.notify.runner import NotifyRun
 from havip.observe import names
 from havip.proto.events import (
     MasterConflict,
@@ -290,6 +291,9 @@ class MetricsObserver:
                 max(0.0, done_at - change.last_master_heard),
                 exemplar={"trace_id": trace_id} if trace_id else None,
             )
+
+    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
+        """Notify runs are counted by TrackingMetrics, which sees every run, groups too."""
 
     def instances_changed(
         self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]

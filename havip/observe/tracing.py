@@ -28,12 +28,14 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Span, Status, StatusCode
 
 from havip import __version__
+from havip.notify.runner import NotifyRun
 from havip.proto.events import Output, StateChanged
 from havip.proto.model import IPAddress, RejectReason, State
 from havip.runtime import AnnouncementKind, InstanceRuntime, VipOp
 
 TRANSITION_SPAN = "vrrp.transition"
 ANNOUNCE_SPAN = "vrrp.announce"
+NOTIFY_SPAN = "vrrp.notify"
 VIPS_SPAN_PREFIX = "vrrp.vips."
 NANOSECONDS = 1_000_000_000
 EXPORTERS_THAT_TRACE = frozenset({"otlp", "console"})
@@ -121,6 +123,8 @@ class TracingObserver:
         self._wall_offset = 0.0
         self._current: dict[InstanceRuntime, Span] = {}
         self._latest_trace_id: dict[InstanceRuntime, str] = {}
+        self._latest_into: dict[InstanceRuntime, dict[str, Span]] = {}
+        """Each instance's latest transition span into each state: a notify run's parent."""
 
     def latest_trace_id(self, runtime: InstanceRuntime) -> str | None:
         """Trace id of the instance's most recent transition span, even after it ended."""
@@ -205,6 +209,22 @@ class TracingObserver:
             if span is not None and span.is_recording():
                 span.end()
             self._latest_trace_id.pop(runtime, None)
+            self._latest_into.pop(runtime, None)
+
+    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
+        """A child span of the transition whose notification the script delivered."""
+        parent = self._latest_into.get(runtime, {}).get(run.state.lower())
+        if parent is None or run.began is None or run.ended is None:
+            return
+        attributes: dict[str, str | int | list[str]] = {
+            "command": run.command,
+            "state": run.state,
+            "result": run.result,
+        }
+        span = self._child(parent, NOTIFY_SPAN, run.began, attributes)
+        if run.result != "ok":
+            span.set_status(Status(StatusCode.ERROR, run.detail or run.result))
+        span.end(end_time=self._ns(run.ended))
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -232,6 +252,7 @@ class TracingObserver:
         if change.new is not State.MASTER:
             span.end(end_time=self._ns(now))
         self._current[runtime] = span
+        self._latest_into.setdefault(runtime, {})[change.new.value] = span
         self._latest_trace_id[runtime] = trace.format_trace_id(span.get_span_context().trace_id)
 
     def _child(

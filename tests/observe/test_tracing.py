@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from havip import __version__
+from havip.notify.runner import NotifyRun
 from havip.observe.tracing import TracingObserver, setup_tracing, tracing_requested
 from havip.proto.events import AdvertReceived, Start
 
@@ -219,3 +220,31 @@ def test_setup_tracing_names_the_service_havip_unless_told_otherwise(
         assert provider.resource.attributes["service.version"] == __version__
     finally:
         provider.shutdown()
+
+
+def test_a_notify_run_is_a_child_span_of_the_transition_it_reported(
+    tracing: TracingObserver, exporter: InMemorySpanExporter
+) -> None:
+    v1, _ = run_scenario(tracing)
+    master_at = transitions(exporter.get_finished_spans(), "VI_1")[1]
+    run = NotifyRun(
+        "INSTANCE",
+        "VI_1",
+        "MASTER",
+        100,
+        "/etc/keepalived/master.sh",
+        "timeout",
+        20.0,
+        21.0,
+        "killed after 1 s",
+    )
+    tracing.notified(v1, run)
+    spans = exporter.get_finished_spans()
+    (notify,) = [s for s in children_of(spans, master_at) if s.name == "vrrp.notify"]
+    assert dict(notify.attributes or {}) == {
+        "command": "/etc/keepalived/master.sh",
+        "state": "MASTER",
+        "result": "timeout",
+    }
+    assert (notify.start_time, notify.end_time) == (ns(20.0), ns(21.0))
+    assert notify.status.status_code is StatusCode.ERROR
