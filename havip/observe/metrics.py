@@ -284,12 +284,12 @@ class MetricsObserver:
 
     def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
         counters = self._instances[runtime]
-        counters.takeover.observe(max(0.0, done_at - change.at))
+        trace_id = self._trace_id(runtime) if self._trace_id is not None else None
+        exemplar = {"trace_id": trace_id} if trace_id else None
+        counters.takeover.observe(max(0.0, done_at - change.at), exemplar=exemplar)
         if change.reason in FAILOVER_REASONS and change.last_master_heard is not None:
-            trace_id = self._trace_id(runtime) if self._trace_id is not None else None
             counters.failover.observe(
-                max(0.0, done_at - change.last_master_heard),
-                exemplar={"trace_id": trace_id} if trace_id else None,
+                max(0.0, done_at - change.last_master_heard), exemplar=exemplar
             )
 
     def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
