@@ -242,9 +242,8 @@ class Agent:
         return driven
 
     def _bring_up(self, driven: _Driven) -> None:
-        """Feed the instance its interface state and start it, then its timer task."""
-        now = trio.current_time()
-        self._apply_link_state(driven, self._link(driven.config.interface), now)
+        """Feed the instance its interface and tracker state, then start it."""
+        self._apply_link_state(driven, self._link(driven.config.interface))
         for tracked in self._tracked_interfaces(driven):
             link = self._link(tracked.name)
             self._track_interface(driven, tracked, link is not None and link.up)
@@ -537,17 +536,16 @@ class Agent:
         before = dict(self._links)
         for name in before:
             self._links[name] = self._netlink.link(name)
-        now = trio.current_time()
         for driven in list(self.driven.values()):
             name = driven.config.interface
             if self._links.get(name) != before.get(name):
-                self._apply_link_state(driven, self._links.get(name), now)
+                self._apply_link_state(driven, self._links.get(name))
             for tracked in self._tracked_interfaces(driven):
                 old, new = before.get(tracked.name), self._links.get(tracked.name)
                 if (old is not None and old.up) != (new is not None and new.up):
                     self._track_interface(driven, tracked, new is not None and new.up)
 
-    def _apply_link_state(self, driven: _Driven, link: LinkInfo | None, now: float) -> None:
+    def _apply_link_state(self, driven: _Driven, link: LinkInfo | None) -> None:
         """Socket, source address and interface fault of an instance from its link's state."""
         config = driven.config
         name = config.interface
