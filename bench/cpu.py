@@ -28,15 +28,11 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def many_instances_conf(count: int) -> str:
     """One keepalived.conf with `count` master-only instances."""
-    blocks = []
-    for vrid in range(1, count + 1):
-        spec = RouterSpec(
-            priority=150, instance=f"VI_{vrid}", vrid=vrid, vips=(f"198.51.100.{vrid}/32",)
-        )
-        text = keepalived_conf(spec)
-        blocks.append(text.split("\n\n", 1)[1])
-    header = keepalived_conf(RouterSpec(priority=150)).split("\n\n", 1)[0]
-    return header + "\n\n" + "\n".join(blocks)
+    specs = [
+        RouterSpec(priority=150, instance=f"VI_{vrid}", vrid=vrid, vips=(f"198.51.100.{vrid}/32",))
+        for vrid in range(1, count + 1)
+    ]
+    return keepalived_conf(*specs)
 
 
 def group_cpu_seconds(pgid: int) -> float:

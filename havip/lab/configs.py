@@ -37,15 +37,32 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def keepalived_conf(spec: RouterSpec, router_id: str = "lab") -> str:
-    """A complete keepalived.conf with one vrrp_instance."""
-    lines = [
+def keepalived_conf(
+    spec: RouterSpec,
+    *more: RouterSpec,
+    router_id: str = "lab",
+    before: Sequence[str] = (),
+    after: Sequence[str] = (),
+) -> str:
+    """A complete keepalived.conf: global_defs (with `spec`'s global_extra), the `before`
+    blocks, one vrrp_instance per spec, then the `after` blocks.
+
+    `vrrp_script` blocks belong in `before`: keepalived resolves a `track_script` name when it
+    reads the instance, so a script defined further down is "not found, ignoring..." there.
+    """
+    head = [
         "global_defs {",
         f"    router_id {router_id}",
         "    vrrp_garp_master_repeat 1",
         *(f"    {line}" for line in spec.global_extra),
         "}",
-        "",
+    ]
+    parts = ["\n".join(head), *before, *(_instance_block(s) for s in (spec, *more)), *after]
+    return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
+def _instance_block(spec: RouterSpec) -> str:
+    lines = [
         f"vrrp_instance {spec.instance} {{",
         f"    state {spec.state}",
         f"    interface {spec.interface}",
@@ -77,7 +94,7 @@ def keepalived_conf(spec: RouterSpec, router_id: str = "lab") -> str:
     lines.append("    }")
     lines += [f"    {line}" for line in spec.extra]
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def _prometheus_duration(seconds: float) -> str:

@@ -28,17 +28,10 @@ def config(
 ) -> str:
     """A keepalived.conf: the global_defs of `first`, `scripts`, every instance, then `blocks`.
 
-    `vrrp_script` blocks must come before the instances that track them: keepalived resolves a
-    `track_script` name when it reads the instance, and one defined further down the file is
-    "not found, ignoring..." there (keepalived 2.2.7). `vrrp_sync_group` blocks may come after.
-    `keepalived_conf` writes one instance after its global_defs; the first blank line
-    separates the two, so further instances are its output without the global_defs.
+    `vrrp_script` blocks come before the instances that track them, as keepalived needs;
+    `vrrp_sync_group` blocks may come after.
     """
-    head, instance = keepalived_conf(first).split("\n\n", 1)
-    parts = [head + "\n", *scripts, instance]
-    parts += [keepalived_conf(spec).split("\n\n", 1)[1] for spec in more]
-    parts += blocks
-    return "\n".join(part.rstrip("\n") + "\n" for part in parts)
+    return keepalived_conf(first, *more, before=scripts, after=blocks)
 
 
 def vrrp_script(

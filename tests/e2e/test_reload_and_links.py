@@ -37,11 +37,10 @@ def transitions(router: Router, instance: str) -> float:
 
 
 def two_instances(second_priority: int) -> str:
-    first = keepalived_conf(RouterSpec(priority=150))
-    second = keepalived_conf(
-        RouterSpec(priority=second_priority, instance="VI_2", vrid=52, vips=(f"{SECOND_VIP}/24",))
+    return keepalived_conf(
+        RouterSpec(priority=150),
+        RouterSpec(priority=second_priority, instance="VI_2", vrid=52, vips=(f"{SECOND_VIP}/24",)),
     )
-    return first + second.split("\n\n", 1)[1]
 
 
 def test_reload_keeps_unchanged_instances_and_refuses_a_bad_file(

@@ -15,12 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import promql_parser
 import pytest
 import yaml
 
-from havip.observe import names
-from havip.proto.model import Reason, RejectReason, State
+from tests.observe.selectors import check_selector, vector_selectors
 
 ALERTS_DIR = Path(__file__).resolve().parents[2] / "alerts"
 RULES_FILE = ALERTS_DIR / "havip.rules.yml"
@@ -29,18 +27,7 @@ RUNBOOK = ALERTS_DIR / "runbook.md"
 RUNBOOK_URL_PREFIX = "https://github.com/havip/havip/blob/main/alerts/runbook.md#"
 
 # Labels Prometheus adds to every scraped series, and the synthetic scrape-health series.
-SCRAPE_LABELS = frozenset({"job", "instance"})
 SCRAPE_HEALTH_SERIES = "up"
-
-# Label values that come from the protocol core's enums (havip/proto/model.py).
-ENUM_LABEL_VALUES: dict[tuple[str, str], frozenset[str]] = {
-    (names.VRRP_STATE.name, "state"): frozenset(State),
-    (names.VRRP_TRANSITIONS.name, "from_state"): frozenset(State),
-    (names.VRRP_TRANSITIONS.name, "to_state"): frozenset(State),
-    (names.VRRP_TRANSITIONS.name, "reason"): frozenset(Reason),
-    (names.VRRP_PACKETS_REJECTED.name, "reason"): frozenset(RejectReason),
-}
-LITERAL_ALTERNATIVES = re.compile(r"^\w+(\|\w+)*$")
 
 
 def load_yaml(path: Path) -> Any:
@@ -79,17 +66,6 @@ def github_anchor(heading: str) -> str:
 def runbook_anchors() -> set[str]:
     headings = re.findall(r"^#{1,6} +(.+)$", RUNBOOK.read_text(encoding="utf-8"), re.MULTILINE)
     return {github_anchor(heading) for heading in headings}
-
-
-def vector_selectors(expr: str) -> list[promql_parser.VectorSelector]:
-    selectors: list[promql_parser.VectorSelector] = []
-
-    def visit(node: promql_parser.Expr) -> None:
-        if isinstance(node, promql_parser.VectorSelector):
-            selectors.append(node)
-
-    promql_parser.walk(promql_parser.parse(expr), visit)
-    return selectors
 
 
 @pytest.fixture(scope="module")
@@ -197,14 +173,4 @@ def test_rule_selectors_name_exported_metrics_and_their_labels(rule: dict[str, A
         name = selector.name or ""
         if name in recorded_names() or name == SCRAPE_HEALTH_SERIES:
             continue
-        metric = names.metric_for_series(name)
-        assert metric is not None, f"{name} is not a metric havip exports"
-        allowed = set(metric.labels) | SCRAPE_LABELS
-        if name.endswith("_bucket"):
-            allowed.add("le")
-        for matcher in selector.matchers.matchers:
-            assert matcher.name in allowed, f"{name} has no label {matcher.name}"
-            known_values = ENUM_LABEL_VALUES.get((metric.name, matcher.name))
-            if known_values and LITERAL_ALTERNATIVES.match(matcher.value):
-                unknown = set(matcher.value.split("|")) - known_values
-                assert unknown == set(), f"{name}{{{matcher.name}}} has no value(s) {unknown}"
+        check_selector(selector)

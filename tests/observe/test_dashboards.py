@@ -17,12 +17,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import promql_parser
 import pytest
 import yaml
 
 from havip.observe import dashboards, names
-from havip.proto.model import Reason, RejectReason, State
+from havip.proto.model import State
+from tests.observe.selectors import SCRAPE_LABELS, check_selector, vector_selectors
 
 DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards"
 REGENERATE = ".venv/bin/python -m havip.observe.dashboards --write dashboards/"
@@ -36,14 +36,6 @@ SAMPLE_VALUES = {
     "__rate_interval": "1m",
     "__interval": "15s",
     "__range": "1h",
-}
-SCRAPE_LABELS = frozenset({"job", "instance"})
-ENUM_LABEL_VALUES: dict[tuple[str, str], frozenset[str]] = {
-    (names.VRRP_STATE.name, "state"): frozenset(State),
-    (names.VRRP_TRANSITIONS.name, "from_state"): frozenset(State),
-    (names.VRRP_TRANSITIONS.name, "to_state"): frozenset(State),
-    (names.VRRP_TRANSITIONS.name, "reason"): frozenset(Reason),
-    (names.VRRP_PACKETS_REJECTED.name, "reason"): frozenset(RejectReason),
 }
 LABEL_VALUES_QUERY = re.compile(r"^label_values\((?P<selector>.+), (?P<label>\w+)\)$")
 
@@ -65,33 +57,6 @@ def panels(board: dict[str, Any]) -> list[dict[str, Any]]:
 
 def panel_titles(board: dict[str, Any]) -> dict[str, str]:
     return {panel["title"]: panel["type"] for panel in panels(board)}
-
-
-def check_selector(selector: promql_parser.VectorSelector) -> None:
-    """The selector names an exported series, with labels and label values it has."""
-    name = selector.name or ""
-    metric = names.metric_for_series(name)
-    assert metric is not None, f"{name} is not a metric havip exports"
-    allowed = set(metric.labels) | SCRAPE_LABELS
-    if name.endswith("_bucket"):
-        allowed.add("le")
-    for matcher in selector.matchers.matchers:
-        assert matcher.name in allowed, f"{name} has no label {matcher.name}"
-        known_values = ENUM_LABEL_VALUES.get((metric.name, matcher.name))
-        if known_values and re.fullmatch(r"\w+(\|\w+)*", matcher.value):
-            unknown = set(matcher.value.split("|")) - known_values
-            assert unknown == set(), f"{name}{{{matcher.name}}} has no value(s) {unknown}"
-
-
-def vector_selectors(expr: str) -> list[promql_parser.VectorSelector]:
-    selectors: list[promql_parser.VectorSelector] = []
-
-    def visit(node: promql_parser.Expr) -> None:
-        if isinstance(node, promql_parser.VectorSelector):
-            selectors.append(node)
-
-    promql_parser.walk(promql_parser.parse(expr), visit)
-    return selectors
 
 
 @pytest.mark.parametrize("file_name", sorted(BOARDS))
