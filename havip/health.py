@@ -16,8 +16,14 @@ from collections.abc import Callable, Sequence
 import trio
 
 from havip.config.model import LoadedConfig, SyncGroup, VrrpInstance
-from havip.notify.fifo import NOTIFY_STATES, NotifyFifo
-from havip.notify.runner import NotifyDispatcher, NotifyRun, NotifyScripts, RunAs, ScriptCommand
+from havip.notify.fifo import NOTIFY_STATES, NotifyFifo, NotifyKind
+from havip.notify.runner import (
+    NotifyDispatcher,
+    NotifyRun,
+    NotifyScripts,
+    RunAs,
+    ScriptCommand,
+)
 from havip.notify.security import (
     SECURITY_VIOLATION,
     ScriptUserError,
@@ -242,19 +248,13 @@ class Health:
             if isinstance(output, StateChanged):
                 self.notify("INSTANCE", name, output.new, output.priority)
 
-    def notify(self, kind: str, name: str, state: State, priority: int) -> None:
+    def notify(self, kind: NotifyKind, name: str, state: State, priority: int) -> None:
         word = NOTIFY_STATES.get(state.value)
         if word is None:
             return
         scripts = self.instance_notify if kind == "INSTANCE" else self.group_notify
         with contextlib.suppress(RuntimeError):  # not running yet or any more: nothing to run
-            self.dispatcher.notify(
-                "INSTANCE" if kind == "INSTANCE" else "GROUP",
-                name,
-                word,
-                priority,
-                scripts.get(name, NotifyScripts()),
-            )
+            self.dispatcher.notify(kind, name, word, priority, scripts.get(name, NotifyScripts()))
 
     # --- running ------------------------------------------------------------------------------
 
