@@ -86,6 +86,7 @@ def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceS
         garp_master_refresh=config.garp_master_refresh,
         garp_master_refresh_repeat=config.garp_master_refresh_repeat,
         check_address_list=not (config.skip_check_adv_addr or skip_check_adv_addr),
+        strict=config.strict_mode,
         unicast_peers=config.unicast_peers,
     )
 

@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 from havip.notify.runner import NotifyRun
 from havip.proto.events import Output, StateChanged
 from havip.proto.instance import VrrpInstance
-from havip.proto.model import IPAddress, RejectReason
+from havip.proto.model import Family, IPAddress, RejectReason
 
 VipOp = Literal["add", "remove"]
 AnnouncementKind = Literal["garp", "na"]
@@ -28,7 +28,7 @@ class InstanceRuntime:
     name: str
     vrid: int
     interface: str
-    family: int
+    family: Family
     version: int
     vips: tuple[str, ...]
     machine: VrrpInstance

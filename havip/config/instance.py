@@ -7,7 +7,7 @@ Decisions where keepalived only logs and carries on (documented in docs and `hav
   for v3; keepalived rounds or clamps with a log line, havip reports an error instead.
 - IPv6 instances always run VRRPv3 (an explicit `version 2` warns), as RFC 5798 requires;
   keepalived keeps v2 over IPv6 only outside strict mode, which no RFC defines.
-- AH authentication is an error: havip does not implement it.
+- AH authentication and keepalived 2.4's auth_hmac are errors: havip implements neither.
 These follow keepalived with a warning: authentication under VRRPv3 or strict mode is ignored;
 auth_pass longer than 8 bytes is truncated; nopreempt/preempt_delay are cleared with an initial
 state of MASTER; preempt_delay is cleared with nopreempt.
@@ -54,6 +54,7 @@ from havip.config.values import (
     read_optional_bool,
     read_seconds,
 )
+from havip.proto.model import Family
 
 AUTH_PASS_MAX = 8
 MAX_VIPS = 255
@@ -155,6 +156,7 @@ class _InstanceReader:
                 "dont_track_primary": self._dont_track_primary,
                 "strict_mode": self._strict_mode,
                 "skip_check_adv_addr": self._skip_check_adv_addr,
+                "auth_hmac": self._auth_hmac,
                 **notify,
             },
             block_keywords=frozenset(_BLOCK_KEYWORDS),
@@ -216,6 +218,19 @@ class _InstanceReader:
             {"auth_type": self._auth_type, "auth_pass": self._auth_pass},
         )
         walk(section, s.block or (), self.diagnostics)
+
+    def _auth_hmac(self, s: Statement) -> None:
+        """keepalived 2.4's signed adverts: refused, so no router runs unsigned by surprise.
+
+        havip accepts the trailer such a router sends (in its permissive and receive-only
+        modes), but cannot sign or verify one.
+        """
+        self.diagnostics.error(
+            s.location,
+            "auth_hmac: keepalived 2.4's HMAC-signed adverts are not implemented by havip; "
+            "remove the auth_hmac block (havip accepts signed adverts from keepalived in "
+            "'mode permissive' or 'mode receive-only', without verifying them)",
+        )
 
     def _auth_type(self, s: Statement) -> None:
         self.draft.auth_type_written = True
@@ -366,6 +381,7 @@ class _InstanceReader:
 _NOTIFY_STATES = ("master", "backup", "fault", "stop")
 _BLOCK_KEYWORDS = (
     "authentication",
+    "auth_hmac",
     "virtual_ipaddress",
     "virtual_ipaddress_excluded",
     "unicast_peer",
@@ -475,17 +491,17 @@ class _Settler:
             instance, draft.vrid.location, draft.script_references, draft.file_references
         )
 
-    def family(self) -> int:
+    def family(self) -> Family:
         """The VIPs' family; without VIPs, that of the configured source or peer addresses."""
         draft = self.draft
         if draft.vips:
-            return draft.vips[0].interface.version
+            return Family(draft.vips[0].interface.version)
         for located in (draft.unicast_src_ip, draft.mcast_src_ip, *draft.unicast_peers):
             if located is not None:
-                return located.value.version
-        return 4
+                return Family(located.value.version)
+        return Family.IPV4
 
-    def version(self, family: int) -> int:
+    def version(self, family: Family) -> int:
         explicit = self.draft.version
         version = self.globals.vrrp_version if explicit is None else explicit.value
         if family == 6 and version == 2:
@@ -497,7 +513,7 @@ class _Settler:
             return 3
         return version
 
-    def check_addresses(self, family: int, version: int, strict: bool) -> None:
+    def check_addresses(self, family: Family, version: int, strict: bool) -> None:
         draft = self.draft
         if not draft.vip_lines and (version == 3 or strict):
             reason = "strict mode" if strict else "VRRPv3"

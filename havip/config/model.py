@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Literal
 
 from havip.config.diagnostics import Diagnostic, Location
+from havip.proto.model import Family
 
 IPAddress = IPv4Address | IPv6Address
 IPInterface = IPv4Interface | IPv6Interface
@@ -115,7 +116,7 @@ class VrrpInstance:
     priority: int
     advert_int: float
     version: int
-    family: int
+    family: Family
     authentication: Authentication | None
     vips: tuple[VirtualAddress, ...]
     excluded_vips: tuple[VirtualAddress, ...]

@@ -113,10 +113,26 @@ def start_havip(
     return Router("havip", host, workdir, process)
 
 
+KEEPALIVED_ENV = "HAVIP_KEEPALIVED"
+"""Path of another keepalived build to run as the lab's peer (e.g. 2.4 built from source)."""
+
+
 def keepalived_path() -> str | None:
+    """$HAVIP_KEEPALIVED if set, else the keepalived on PATH (the Debian package)."""
+    override = os.environ.get(KEEPALIVED_ENV)
+    if override:
+        return override if os.access(override, os.X_OK) else None
     return shutil.which("keepalived") or (
         "/usr/sbin/keepalived" if os.path.exists("/usr/sbin/keepalived") else None
     )
+
+
+def keepalived_version(binary: str) -> tuple[int, ...]:
+    """The release of a keepalived binary, e.g. (2, 2, 7), from `keepalived --version`."""
+    result = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    words = (result.stderr + result.stdout).split()
+    release = next((w for w in words if w.startswith("v") and w[1:2].isdigit()), "v0")
+    return tuple(int(part) for part in release[1:].split(".") if part.isdigit())
 
 
 def start_keepalived(host: Host, config: str, workdir: Path) -> Router:
@@ -134,12 +150,10 @@ def start_keepalived(host: Host, config: str, workdir: Path) -> Router:
             "--log-detail",
             "--no-syslog",
             "--vrrp",
-            "-f",
-            str(workdir / "keepalived.conf"),
-            "-p",
-            str(workdir / "keepalived.pid"),
-            "-r",
-            str(workdir / "vrrp.pid"),
+            # --opt=value: keepalived 2.4 reads `-f PATH` as -f without its optional argument
+            f"--use-file={workdir / 'keepalived.conf'}",
+            f"--pid={workdir / 'keepalived.pid'}",
+            f"--vrrp_pid={workdir / 'vrrp.pid'}",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

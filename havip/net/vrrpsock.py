@@ -14,9 +14,9 @@ import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv6Address, ip_address
 
-from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, IPAddress
+from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, Family, IPAddress
 from havip.proto.packet import parse_ipv4
 
 RECEIVE_BUFFER = 4096
@@ -37,7 +37,7 @@ class Datagram:
 class VrrpSocket:
     """A non-blocking raw VRRP socket on one interface for one family (4 or 6)."""
 
-    def __init__(self, interface: str, ifindex: int, family: int, group: IPAddress) -> None:
+    def __init__(self, interface: str, ifindex: int, family: Family, group: IPAddress) -> None:
         self.interface = interface
         self.ifindex = ifindex
         self.family = family
@@ -144,8 +144,3 @@ def _ipv6_datagram(
             destination = IPv6Address(value[:16])
     source = ip_address(address[0].split("%", 1)[0])
     return Datagram(data, source, destination, hop_limit)
-
-
-def multicast_group(family: int, group4: IPv4Address, group6: IPv6Address) -> IPAddress:
-    """The VRRP multicast group for a family (configurable as in keepalived's global_defs)."""
-    return group4 if family == 4 else group6

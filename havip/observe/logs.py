@@ -4,8 +4,9 @@ keepalived users grep for `VRRP_Instance(VI_1) Entering MASTER STATE` and alert 
 `Received higher prio advert`; havip writes the same sentences (keepalived 1.x wording, the one
 with the `VRRP_Instance(...)` prefix) so those habits keep working, and only appends what it
 knows beyond keepalived as a trailing `(reason=...)`. Lines about a transition carry the
-transition span's trace and span ids in JSON output. Rejected packets are logged at debug level,
-at most once per reason and instance every 10 s, so a flood cannot flood the log.
+transition span's trace and span ids in JSON output. Rejected packets, and adverts accepted
+with an anomaly, are logged at info level as keepalived does, rate-limited as RFC 9568 section 8
+asks: at most one line per reason and instance every 10 s, so a flood cannot flood the log.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from havip.notify.runner import NotifyRun
 from havip.observe.tracing import SpanIds
 from havip.proto.events import (
+    AdvertAnomaly,
     InstallVips,
     MasterConflict,
     Output,
@@ -29,14 +31,17 @@ from havip.proto.events import (
     SendAdvert,
     StateChanged,
 )
-from havip.proto.model import PRIORITY_RELEASE, IPAddress, Reason, RejectReason, State
+from havip.proto.model import PRIORITY_RELEASE, Anomaly, IPAddress, Reason, RejectReason, State
 from havip.runtime import AnnouncementKind, InstanceRuntime, VipOp
 
 LOG_FORMATS = ("text", "json", "syslog")
 TEXT_FORMAT = "%(asctime)s havip[%(process)d]: %(message)s"
 SYSLOG_FORMAT = "havip[%(process)d]: %(message)s"
 REJECT_LOG_INTERVAL = 10.0
-"""Seconds between two debug lines for the same rejected-packet reason and instance."""
+"""Seconds between two lines for the same rejected-packet reason (or anomaly) and instance."""
+
+LimitKey = tuple[str, str, RejectReason | Anomaly]
+"""(instance name or "", interface, reason): a bounded set, so the limiter's table is too."""
 
 SpanIdsSource = Callable[[InstanceRuntime], SpanIds | None]
 """Gives the ids of an instance's current transition span (TracingObserver.current_span_ids)."""
@@ -59,9 +64,9 @@ class RejectLogLimiter:
     def __init__(self, clock: Callable[[], float], interval: float = REJECT_LOG_INTERVAL) -> None:
         self._clock = clock
         self._interval = interval
-        self._windows: dict[tuple[str, str, RejectReason], tuple[float, int]] = {}
+        self._windows: dict[LimitKey, tuple[float, int]] = {}
 
-    def admit(self, key: tuple[str, str, RejectReason]) -> int | None:
+    def admit(self, key: LimitKey) -> int | None:
         """None if the line must be suppressed, else how many were suppressed since the last."""
         now = self._clock()
         window = self._windows.get(key)
@@ -108,6 +113,8 @@ class LogObserver:
                 self._rejected(
                     runtime.name, runtime.interface, output.reason, output.source, output.detail
                 )
+            elif isinstance(output, AdvertAnomaly):
+                self._anomaly(runtime, output)
             elif isinstance(output, SendAdvert):
                 if output.advert.priority == PRIORITY_RELEASE:
                     self._say(runtime, "sending 0 priority", traced)
@@ -224,9 +231,9 @@ class LogObserver:
         source: IPAddress | None,
         detail: str,
     ) -> None:
-        """A debug line, unless one for this instance (or interface) and reason was written in
+        """An info line, unless one for this instance (or interface) and reason was written in
         the last 10 s; nothing is formatted for the lines dropped."""
-        if not self._log.isEnabledFor(logging.DEBUG):
+        if not self._log.isEnabledFor(logging.INFO):
             return
         suppressed = self._rejects.admit((instance_name or "", interface, reason))
         if suppressed is None:
@@ -237,7 +244,7 @@ class LogObserver:
             else f"VRRP_Instance({instance_name})"
         )
         tail = f", {suppressed} similar suppressed" if suppressed else ""
-        self._log.debug(
+        self._log.info(
             "%s ignoring VRRP packet from %s: %s (reason=%s%s)",
             where,
             "unknown source" if source is None else source,
@@ -245,6 +252,24 @@ class LogObserver:
             reason.value,
             tail,
             extra={"vrrp_instance": instance_name or ""},
+        )
+
+    def _anomaly(self, runtime: InstanceRuntime, anomaly: AdvertAnomaly) -> None:
+        """Like `_rejected`, for an advert that was accepted all the same."""
+        if not self._log.isEnabledFor(logging.INFO):
+            return
+        suppressed = self._rejects.admit((runtime.name, runtime.interface, anomaly.anomaly))
+        if suppressed is None:
+            return
+        tail = f", {suppressed} similar suppressed" if suppressed else ""
+        self._log.info(
+            "VRRP_Instance(%s) %s from %s, advert accepted (anomaly=%s%s)",
+            runtime.name,
+            anomaly.detail,
+            anomaly.source,
+            anomaly.anomaly.value,
+            tail,
+            extra={"vrrp_instance": runtime.name},
         )
 
     def _say(self, runtime: InstanceRuntime, text: str, traced: bool) -> None:

@@ -13,7 +13,6 @@ exception: the from/to/reason combinations are created when they first happen.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from ipaddress import ip_interface
@@ -29,6 +28,7 @@ from havip import __version__
 from havip.notify.runner import NotifyRun
 from havip.observe import names
 from havip.proto.events import (
+    AdvertAnomaly,
     MasterConflict,
     Output,
     PacketRejected,
@@ -36,7 +36,7 @@ from havip.proto.events import (
     SendAdvert,
     StateChanged,
 )
-from havip.proto.model import PRIORITY_RELEASE, IPAddress, Reason, RejectReason, State
+from havip.proto.model import PRIORITY_RELEASE, Anomaly, IPAddress, Reason, RejectReason, State
 from havip.runtime import AnnouncementKind, InstanceRuntime, VipOp
 
 FAILOVER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 3.5, 4.0, 5.0, 7.5, 10.0)
@@ -77,11 +77,6 @@ def thread_safe_trio_clock() -> Callable[[], float]:
     return lambda: time.perf_counter() + offset
 
 
-def family_name(family: int) -> str:
-    """The `family` label of an address family: "ipv4" or "ipv6"."""
-    return "ipv6" if family == socket.AF_INET6 else "ipv4"
-
-
 def sorted_vips(vips: Iterable[str]) -> list[str]:
     """VIPs in address order, so every router of a group exports the same `vips` label."""
     return sorted(vips, key=_address_order)
@@ -108,6 +103,7 @@ class InstanceCounters:
         "adverts_received",
         "adverts_sent",
         "announcements",
+        "anomalies",
         "failover",
         "master_conflicts",
         "priority_zero_received",
@@ -128,6 +124,7 @@ class InstanceCounters:
         self.priority_zero_received = 0
         self.master_conflicts = 0
         self.rejected: dict[RejectReason, int] = dict.fromkeys(RejectReason, 0)
+        self.anomalies: dict[Anomaly, int] = dict.fromkeys(Anomaly, 0)
         self.transitions: dict[tuple[State, State, Reason], int] = {}
         self.vip_changes: dict[VipOp, int] = dict.fromkeys(VIP_OPS, 0)
         self.vip_change_failures: dict[VipOp, int] = dict.fromkeys(VIP_OPS, 0)
@@ -147,6 +144,9 @@ class InstanceCounters:
             "packets_rejected": sum(self.rejected.values()),
             "packets_rejected_by_reason": {
                 reason.value: count for reason, count in self.rejected.items() if count
+            },
+            "advert_anomalies": {
+                anomaly.value: count for anomaly, count in self.anomalies.items() if count
             },
         }
 
@@ -237,6 +237,8 @@ class MetricsObserver:
                     counters.priority_zero_sent += 1
             elif isinstance(output, PacketRejected):
                 counters.rejected[output.reason] += 1
+            elif isinstance(output, AdvertAnomaly):
+                counters.anomalies[output.anomaly] += 1
             elif isinstance(output, MasterConflict):
                 counters.master_conflicts += 1
             elif isinstance(output, StateChanged):
@@ -317,7 +319,16 @@ class MetricsObserver:
 class InstanceSeries:
     """The label sets of one instance's series, built once so that a scrape only adds values."""
 
-    __slots__ = ("announcements", "auth_failures", "info", "instance", "rejected", "states", "vips")
+    __slots__ = (
+        "announcements",
+        "anomalies",
+        "auth_failures",
+        "info",
+        "instance",
+        "rejected",
+        "states",
+        "vips",
+    )
 
     def __init__(self, runtime: InstanceRuntime) -> None:
         name = runtime.name
@@ -326,7 +337,7 @@ class InstanceSeries:
             "vrrp_instance": name,
             "vrid": str(runtime.vrid),
             "interface": runtime.interface,
-            "family": family_name(runtime.family),
+            "family": runtime.family.label,
             "version": str(runtime.version),
             "vips": ",".join(sorted_vips(runtime.vips)),
         }
@@ -338,6 +349,9 @@ class InstanceSeries:
             for reject_reason, label in AUTH_FAILURE_REASONS.items()
         )
         self.rejected = _rejected_series(name, runtime.interface)
+        self.anomalies = tuple(
+            (anomaly, {"vrrp_instance": name, "anomaly": anomaly.value}) for anomaly in Anomaly
+        )
         self.vips = tuple((op, {"vrrp_instance": name, "op": op}) for op in VIP_OPS)
         self.announcements = tuple(
             (kind, {"vrrp_instance": name, "kind": kind}) for kind in ANNOUNCEMENT_KINDS
@@ -391,6 +405,7 @@ class VrrpCollector(Collector):
         priority_zero_received = _counter(names.VRRP_PRIORITY_ZERO_RECEIVED)
         auth_failures = _counter(names.VRRP_AUTH_FAILURES)
         rejected = _counter(names.VRRP_PACKETS_REJECTED)
+        anomalies = _counter(names.VRRP_ADVERT_ANOMALIES)
         transitions = _counter(names.VRRP_TRANSITIONS)
         master_conflicts = _counter(names.VRRP_MASTER_CONFLICTS)
         vip_changes = _counter(names.VIP_CHANGES)
@@ -433,6 +448,8 @@ class VrrpCollector(Collector):
                 _count(auth_failures, auth_labels, counters.rejected[reject_reason])
             for reject_reason, reject_labels in series.rejected:
                 _count(rejected, reject_labels, counters.rejected[reject_reason])
+            for anomaly, anomaly_labels in series.anomalies:
+                _count(anomalies, anomaly_labels, counters.anomalies[anomaly])
             for (old, new, reason), count in list(counters.transitions.items()):
                 transition_labels = {
                     "vrrp_instance": runtime.name,
@@ -469,6 +486,7 @@ class VrrpCollector(Collector):
             priority_zero_received,
             auth_failures,
             rejected,
+            anomalies,
             transitions,
             master_conflicts,
             vip_changes,

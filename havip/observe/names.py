@@ -126,6 +126,13 @@ VRRP_PACKETS_REJECTED = Metric(
     ("vrrp_instance", "interface", "reason"),
     "Received VRRP packets dropped, by reason; vrrp_instance is empty when none matched.",
 )
+VRRP_ADVERT_ANOMALIES = Metric(
+    "havip_vrrp_advert_anomalies_total",
+    Kind.COUNTER,
+    ("vrrp_instance", "anomaly"),
+    "Advertisements accepted despite a deviation keepalived also tolerates; anomaly: "
+    "address_list (other VIPs than ours), trailing_bytes (e.g. keepalived 2.4 auth_hmac).",
+)
 VRRP_TRANSITIONS = Metric(
     "havip_vrrp_transitions_total",
     Kind.COUNTER,
@@ -230,6 +237,7 @@ HAVIP_METRICS: tuple[Metric, ...] = (
     VRRP_PRIORITY_ZERO_RECEIVED,
     VRRP_AUTH_FAILURES,
     VRRP_PACKETS_REJECTED,
+    VRRP_ADVERT_ANOMALIES,
     VRRP_TRANSITIONS,
     VRRP_MASTER_CONFLICTS,
     VRRP_LAST_TRANSITION_TIMESTAMP,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from havip.observe.metrics import family_name, sorted_vips
+from havip.observe.metrics import sorted_vips
 from havip.runtime import InstanceRuntime
 
 CountersSource = Callable[[InstanceRuntime], dict[str, Any] | None]
@@ -61,7 +61,7 @@ def _instance_status(
         "name": runtime.name,
         "vrid": runtime.vrid,
         "interface": runtime.interface,
-        "family": family_name(runtime.family),
+        "family": runtime.family.label,
         "version": runtime.version,
         "vips": sorted_vips(runtime.vips),
         "sync_group": runtime.sync_group,

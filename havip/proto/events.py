@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from havip.proto.model import Advertisement, IPAddress, Reason, RejectReason, State
+from havip.proto.model import Advertisement, Anomaly, IPAddress, Reason, RejectReason, State
 
 # --- events: adapter -> instance -------------------------------------------------------------
 
@@ -131,6 +131,15 @@ class PacketRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class AdvertAnomaly:
+    """An advert was accepted despite `anomaly`; counted apart from rejects, logged rate-limited."""
+
+    anomaly: Anomaly
+    source: IPAddress
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class PeerHeard:
     """A valid advertisement from `source` with `priority` arrived at `at`."""
 
@@ -158,6 +167,8 @@ class PriorityChanged:
     tracker: str
 
 
-Notification = StateChanged | PacketRejected | PeerHeard | MasterConflict | PriorityChanged
+Notification = (
+    StateChanged | PacketRejected | AdvertAnomaly | PeerHeard | MasterConflict | PriorityChanged
+)
 
 Output = Action | Notification

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from havip.proto.events import (
+    AdvertAnomaly,
     AdvertReceived,
     Announce,
     Event,
@@ -39,6 +40,7 @@ from havip.proto.model import (
     PRIORITY_OWNER,
     PRIORITY_RELEASE,
     Advertisement,
+    Anomaly,
     IPAddress,
     Reason,
     RejectReason,
@@ -73,6 +75,7 @@ class InstanceSettings:
     garp_master_refresh: float = 0.0
     garp_master_refresh_repeat: int = 1
     check_address_list: bool = True
+    strict: bool = False
     unicast_peers: tuple[IPAddress, ...] = ()
 
 
@@ -258,6 +261,7 @@ class VrrpInstance:
         if rejected is not None:
             return [rejected]
         out: list[Output] = [PeerHeard(source, advert.priority, advert.interval_cs, now)]
+        self._note_anomalies(advert, source, out)
         if self.state is State.BACKUP:
             self._backup_heard(advert, source, now)
         elif self.state is State.MASTER:
@@ -294,13 +298,42 @@ class VrrpInstance:
                     source,
                     f"interval {advert.interval:g}s, ours is {settings.interval_cs / 100:g}s",
                 )
-        if settings.check_address_list and frozenset(advert.addresses) != self._vip_set:
+        if settings.strict and self._address_list_differs(advert):
             return PacketRejected(
-                RejectReason.ADDRESS_LIST,
-                source,
-                "addresses " + ",".join(map(str, advert.addresses)) + " differ from ours",
+                RejectReason.ADDRESS_LIST, source, self._address_list_detail(advert)
             )
         return None
+
+    def _address_list_differs(self, advert: Advertisement) -> bool:
+        return self.settings.check_address_list and frozenset(advert.addresses) != self._vip_set
+
+    def _address_list_detail(self, advert: Advertisement) -> str:
+        """keepalived 2.3.3's wording (its log greps keep working)."""
+        if len(advert.addresses) != len(self._vip_set):
+            return f"expected {len(self._vip_set)} VIPs but received {len(advert.addresses)}"
+        missing = ",".join(sorted(map(str, self._vip_set.difference(advert.addresses))))
+        return (
+            f"ip address associated with VRID {self.settings.vrid} not present in advert: {missing}"
+        )
+
+    def _note_anomalies(self, advert: Advertisement, source: IPAddress, out: list[Output]) -> None:
+        """Deviations an accepted advert is counted and logged for (RFC 5798 7.1: log, go on).
+
+        Outside `vrrp_strict`, a different address list is accepted as keepalived 2.3.3+ does:
+        dropping it makes a second master of every router whose VIPs differ mid-migration.
+        """
+        if self._address_list_differs(advert):
+            out.append(
+                AdvertAnomaly(Anomaly.ADDRESS_LIST, source, self._address_list_detail(advert))
+            )
+        if advert.trailer:
+            out.append(
+                AdvertAnomaly(
+                    Anomaly.TRAILING_BYTES,
+                    source,
+                    f"{len(advert.trailer)} bytes after the VRRP message (keepalived auth_hmac?)",
+                )
+            )
 
     def _backup_heard(self, advert: Advertisement, source: IPAddress, now: float) -> None:
         self.master_address = source

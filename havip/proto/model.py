@@ -8,7 +8,7 @@ enum values here, so renaming one is a breaking change for dashboards and alerts
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from ipaddress import IPv4Address, IPv6Address
 
 IPAddress = IPv4Address | IPv6Address
@@ -24,6 +24,22 @@ AUTH_AH = 2
 
 PRIORITY_OWNER = 255
 PRIORITY_RELEASE = 0
+
+
+class Family(IntEnum):
+    """An instance's address family, as the IP version number: the one type used end to end.
+
+    Config, state machines, sockets and observers all speak it, so no layer can mistake the
+    version number 6 for the socket module's AF_INET6 (10), or the other way round.
+    """
+
+    IPV4 = 4
+    IPV6 = 6
+
+    @property
+    def label(self) -> str:
+        """The `family` metric label and /status value: "ipv4" or "ipv6"."""
+        return f"ipv{self.value}"
 
 
 class RejectReason(StrEnum):
@@ -44,6 +60,18 @@ class RejectReason(StrEnum):
     OWN_ADVERT = "own_advert"
     UNKNOWN_PEER = "unknown_peer"
     QUEUE_FULL = "queue_full"
+
+
+class Anomaly(StrEnum):
+    """A deviation an advert is accepted with, counted and logged: a bounded metric label.
+
+    keepalived (2.3.3 on) accepts both, so a mixed group keeps one master: an address list that
+    differs from ours is normal while a migration changes one router at a time, and keepalived
+    2.4's `auth_hmac` appends a trailer after the message that only its own kind can verify.
+    """
+
+    ADDRESS_LIST = "address_list"
+    TRAILING_BYTES = "trailing_bytes"
 
 
 class DecodeError(Exception):
@@ -72,7 +100,9 @@ class Advertisement:
     """One VRRP advertisement, version 2 or 3, independent of its wire form.
 
     `interval_cs` is the advertisement interval in centiseconds for both versions so that
-    comparisons are exact integers (a v2 interval of 1 s is 100).
+    comparisons are exact integers (a v2 interval of 1 s is 100). `trailer` holds bytes a
+    received message carried after its end (keepalived 2.4's auth_hmac trailer); havip never
+    sends one.
     """
 
     version: int
@@ -82,6 +112,7 @@ class Advertisement:
     addresses: tuple[IPAddress, ...]
     auth_type: int = AUTH_NONE
     auth_data: bytes = field(default=b"")
+    trailer: bytes = field(default=b"")
 
     @property
     def interval(self) -> float:

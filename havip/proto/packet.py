@@ -9,9 +9,12 @@ The message that follows the IP header::
 `decode` reads untrusted bytes on the receive hot path. It raises nothing but `DecodeError`:
 every length is checked before anything is unpacked, and all parsing goes through structs
 compiled once at import. What it accepts follows keepalived's `vrrp_check_packet`, so that
-havip and keepalived drop the same packets: the length must be exactly what the header's
-version and address count imply (no trailing bytes), the v3 reserved bits are ignored, and a
-v2 advert always carries its 8 bytes of authentication data, zeros when the type is none.
+havip and keepalived drop the same packets: the message must be at least as long as the
+header's version and address count imply, the v3 reserved bits are ignored, and a v2 advert
+always carries its 8 bytes of authentication data, zeros when the type is none. Bytes after
+the message are kept as the advert's `trailer`, not refused: keepalived 2.4 appends its
+auth_hmac trailer there, and RFC 5798 asks only for the complete message, so refusing them
+makes a second master of every havip router in a group with such a keepalived.
 Checks that need the instance's configuration (TTL, VRID match, interval, password, address
 list) belong to the instance, not here.
 """
@@ -139,6 +142,8 @@ def _check_encodable(advert: Advertisement, source: IPAddress, destination: IPAd
         raise ValueError(f"source {source} and destination {destination} differ in family")
     if advert.version not in (2, 3):
         raise ValueError(f"VRRP version {advert.version} is neither 2 nor 3")
+    if advert.trailer:
+        raise ValueError("a trailer after the message is received, never sent")
     if advert.version == 2 and source.version == 6:
         raise ValueError("VRRPv2 is IPv4 only")
     if not 1 <= advert.vrid <= 255:
@@ -193,13 +198,13 @@ def decode(data: bytes, *, source: IPAddress, destination: IPAddress) -> Adverti
         expected = HEADER_LENGTH + count * 4 + AUTH_DATA_LENGTH
     else:
         raise DecodeError(RejectReason.VERSION, f"version {version}, expected 2 or 3")
-    if size != expected:
+    if size < expected:
         raise DecodeError(
             RejectReason.LENGTH,
-            f"vrrp packet too {'long' if size > expected else 'short'}, length {size} and "
-            f"expect {expected} for VRRPv{version} with {count} address(es)",
+            f"vrrp packet too short, length {size} and expect {expected} for VRRPv{version} "
+            f"with {count} address(es)",
         )
-    _check_checksum(data, version, source, destination)
+    _check_checksum(data, expected, version, source, destination)
     if first & 0x0F != ADVERTISEMENT_TYPE:
         raise DecodeError(
             RejectReason.TYPE, f"packet type {first & 0x0F}, expected {ADVERTISEMENT_TYPE}"
@@ -211,7 +216,7 @@ def decode(data: bytes, *, source: IPAddress, destination: IPAddress) -> Adverti
     if version == 2:
         auth_type, seconds = field >> 8, field & 0xFF
         if auth_type == AUTH_PASS:
-            auth_data = data[size - AUTH_DATA_LENGTH :]
+            auth_data = data[expected - AUTH_DATA_LENGTH : expected]
         elif auth_type == AUTH_AH:
             raise DecodeError(RejectReason.AUTH_TYPE, "auth type 2 (IPsec AH) is not supported")
         elif auth_type != AUTH_NONE:
@@ -231,27 +236,37 @@ def decode(data: bytes, *, source: IPAddress, destination: IPAddress) -> Adverti
         addresses=_addresses(data, count, ipv6),
         auth_type=auth_type,
         auth_data=auth_data,
+        trailer=data[expected:],
     )
 
 
-def _check_checksum(data: bytes, version: int, source: IPAddress, destination: IPAddress) -> None:
-    """Raise DecodeError(CHECKSUM) unless `data` verifies the way its version and family say.
+def _check_checksum(
+    data: bytes, length: int, version: int, source: IPAddress, destination: IPAddress
+) -> None:
+    """Raise DecodeError(CHECKSUM) unless the message verifies the way its version and family say.
 
     v2 sums the message alone. v3 adds the pseudo-header; over IPv4 a message-only checksum
-    is accepted too, since implementations differ on it (see ChecksumMode).
+    is accepted too, since implementations differ on it (see ChecksumMode). With a trailer
+    after the `length` bytes of the message, the sum may cover the message alone or the whole
+    payload: either verifies, since the checksum only guards against corruption.
     """
-    if version == 2:
-        if ones_complement_sum(data) != _WORD_MAX:
-            raise DecodeError(RejectReason.CHECKSUM, "invalid VRRPv2 checksum")
+    message = data if len(data) == length else data[:length]
+    if _verifies(message, version, source, destination):
         return
+    if len(data) > length and _verifies(data, version, source, destination):
+        return
+    raise DecodeError(RejectReason.CHECKSUM, f"invalid VRRPv{version} checksum")
+
+
+def _verifies(data: bytes, version: int, source: IPAddress, destination: IPAddress) -> bool:
+    if version == 2:
+        return ones_complement_sum(data) == _WORD_MAX
     with_pseudo_header = ones_complement_sum(
         data, pseudo_header_sum(source, destination, len(data))
     )
     if with_pseudo_header == _WORD_MAX:
-        return
-    if source.version == 4 and ones_complement_sum(data) == _WORD_MAX:
-        return
-    raise DecodeError(RejectReason.CHECKSUM, "invalid VRRPv3 checksum")
+        return True
+    return source.version == 4 and ones_complement_sum(data) == _WORD_MAX
 
 
 def _addresses(data: bytes, count: int, ipv6: bool) -> tuple[IPAddress, ...]:

@@ -57,6 +57,7 @@ CASES = [
     ),
     ("auth_without_password.conf", 5, "auth_type PASS needs an auth_pass"),
     ("auth_ah.conf", 6, "IPsec AH authentication is not implemented by havip"),
+    ("auth_hmac.conf", 6, "auth_hmac: keepalived 2.4's HMAC-signed adverts are not implemented"),
     (
         "auth_unknown_type.conf",
         6,

@@ -208,8 +208,7 @@ def test_strict_mode_accepts_only_as_owner(load_text: Load) -> None:
 
 def test_one_vrid_may_serve_both_families_on_an_interface(load_text: Load) -> None:
     config = load_text(
-        MINIMAL
-        + "vrrp_instance VI_6 {\n interface eth0\n virtual_router_id 51\n"
+        MINIMAL + "vrrp_instance VI_6 {\n interface eth0\n virtual_router_id 51\n"
         " virtual_ipaddress {\n  2001:db8::10\n }\n}\n"
     )
     assert [(i.vrid, i.family) for i in config.instances] == [(51, 4), (51, 6)]

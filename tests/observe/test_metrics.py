@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
@@ -40,7 +39,7 @@ from havip.proto.events import (
     StateChanged,
 )
 from havip.proto.instance import InstanceSettings, VrrpInstance
-from havip.proto.model import Advertisement, IPAddress, RejectReason, State
+from havip.proto.model import Advertisement, Family, IPAddress, RejectReason, State
 from havip.runtime import AnnouncementKind, InstanceRuntime, Observer, QuietObserver, VipOp
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.txt"
@@ -68,7 +67,7 @@ def make_runtime(
     settings = InstanceSettings(
         name=name, vrid=vrid, priority=priority, addresses=tuple(vips), garp_master_delay=0.0
     )
-    family = socket.AF_INET6 if local.version == 6 else socket.AF_INET
+    family = Family(local.version)
     return InstanceRuntime(
         name=name,
         vrid=vrid,
@@ -132,7 +131,7 @@ class ScriptedAgent:
                 self.observer.vips_changed(runtime, op, changed, failures, clock, clock + VIP_WORK)
                 clock += VIP_WORK
             elif isinstance(output, Announce):
-                kind: AnnouncementKind = "na" if runtime.family == socket.AF_INET6 else "garp"
+                kind: AnnouncementKind = "na" if runtime.family is Family.IPV6 else "garp"
                 sent = output.count * len(runtime.vips)
                 self.observer.announced(runtime, kind, sent, clock, clock + VIP_WORK)
                 clock += VIP_WORK
@@ -153,7 +152,8 @@ def run_scenario(observer: Observer) -> tuple[InstanceRuntime, InstanceRuntime]:
     """Two instances, every kind of event once or more; returns them for inspection.
 
     VI_1 (IPv4): hears a master, rejects a bad advert, loses the master (failover), wins a
-    conflict, then shuts down. VI_6 (IPv6): nobody there, becomes master, yields to a higher
+    conflict against a router with one VIP less and a trailer (both counted, not rejected),
+    then shuts down. VI_6 (IPv6): nobody there, becomes master, yields to a higher
     priority (one VIP removal fails), then takes over again when that router sends priority 0.
     """
     v1, v6 = two_instances()
@@ -161,13 +161,14 @@ def run_scenario(observer: Observer) -> tuple[InstanceRuntime, InstanceRuntime]:
     agent.start([v1, v6], 0.0)
     agent.event(v1, AdvertReceived(advert_for(v1, 200), V1_MASTER), 0.5)
     agent.event(v1, AdvertReceived(advert_for(v1, 200), V1_MASTER), 1.5)
-    bad_list = advert_for(v1, 200, addresses=(IPv4Address("192.0.2.99"),))
-    agent.event(v1, AdvertReceived(bad_list, V1_MASTER), 1.7)
+    other_version = advert_for(v1, 200, version=2)
+    agent.event(v1, AdvertReceived(other_version, V1_MASTER), 1.7)
     observer.packet_dropped("eth0", RejectReason.AUTH_TYPE, V1_MASTER, v1, "auth type 7")
     observer.packet_dropped("eth0", RejectReason.TTL, V1_MASTER, v1, "TTL 64, expected 255")
     observer.packet_dropped("eth0", RejectReason.VRID, V1_LOWER, None, "no instance for VRID 9")
     agent.timer(v1)  # master down: VI_1 takes over
-    agent.event(v1, AdvertReceived(advert_for(v1, 50), V1_LOWER), 6.0)
+    mid_migration = advert_for(v1, 50, addresses=V1_VIPS[:1], trailer=bytes(28))
+    agent.event(v1, AdvertReceived(mid_migration, V1_LOWER), 6.0)
 
     agent.timer(v6)  # nobody heard: VI_6 takes over (no failover: no master was lost)
     agent.vip_failures[("VI_6", "remove")] = ["2001:db8::100: Cannot assign requested address"]
@@ -235,10 +236,15 @@ def test_scenario_counts_what_happened() -> None:
     assert value(observer, names.VRRP_MASTER_CONFLICTS.name, vrrp_instance="VI_6") == 1
     rejected = names.VRRP_PACKETS_REJECTED.name
     assert value(observer, rejected, vrrp_instance="VI_1", interface="eth0", reason="ttl") == 1
+    assert value(observer, rejected, vrrp_instance="VI_1", interface="eth0", reason="version") == 1
     assert (
         value(observer, rejected, vrrp_instance="VI_1", interface="eth0", reason="address_list")
-        == 1
+        == 0
     )
+    anomalies = names.VRRP_ADVERT_ANOMALIES.name
+    assert value(observer, anomalies, vrrp_instance="VI_1", anomaly="address_list") == 1
+    assert value(observer, anomalies, vrrp_instance="VI_1", anomaly="trailing_bytes") == 1
+    assert value(observer, anomalies, vrrp_instance="VI_6", anomaly="address_list") == 0
     assert value(observer, rejected, vrrp_instance="", interface="eth0", reason="vrid") == 1
     auth = names.VRRP_AUTH_FAILURES.name
     assert value(observer, auth, vrrp_instance="VI_1", reason="invalid_type") == 1

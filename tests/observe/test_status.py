@@ -69,6 +69,7 @@ def test_status_describes_each_instance(
             "transitions": 4,
             "packets_rejected": 0,
             "packets_rejected_by_reason": {},
+            "advert_anomalies": {},
         },
     }
     assert v1["state"] == "stop"
@@ -77,8 +78,9 @@ def test_status_describes_each_instance(
     assert v1["counters"]["packets_rejected_by_reason"] == {
         "ttl": 1,
         "auth_type": 1,
-        "address_list": 1,
+        "version": 1,
     }
+    assert v1["counters"]["advert_anomalies"] == {"address_list": 1, "trailing_bytes": 1}
     json.dumps(document)  # serialisable as is
 
 

@@ -7,6 +7,7 @@ from ipaddress import IPv4Address, IPv6Address
 import pytest
 
 from havip.proto.events import (
+    AdvertAnomaly,
     AdvertReceived,
     Announce,
     InstallVips,
@@ -24,7 +25,15 @@ from havip.proto.events import (
     TrackerChanged,
 )
 from havip.proto.instance import InstanceSettings, VrrpInstance, effective_priority
-from havip.proto.model import AUTH_NONE, AUTH_PASS, Advertisement, Reason, RejectReason, State
+from havip.proto.model import (
+    AUTH_NONE,
+    AUTH_PASS,
+    Advertisement,
+    Anomaly,
+    Reason,
+    RejectReason,
+    State,
+)
 from havip.proto.timers import hinted_master_down_interval, master_down_interval, skew_time
 
 from .simlan import SimulatedLan
@@ -315,7 +324,11 @@ def test_announcements_repeat_after_delay_and_refresh() -> None:
             advert(100, version=2, auth_type=AUTH_PASS, auth_data=b"wrong\0\0\0"),
             RejectReason.AUTH_PASSWORD,
         ),
-        ({}, advert(100, addresses=(IPv4Address("192.0.2.101"),)), RejectReason.ADDRESS_LIST),
+        (
+            {"strict": True},
+            advert(100, addresses=(IPv4Address("192.0.2.101"),)),
+            RejectReason.ADDRESS_LIST,
+        ),
         ({"unicast_peers": (LOWER_PEER,)}, advert(100), RejectReason.UNKNOWN_PEER),
     ],
 )
@@ -349,10 +362,111 @@ def test_own_advert_is_rejected() -> None:
     assert isinstance(out[0], PacketRejected) and out[0].reason is RejectReason.OWN_ADVERT
 
 
-def test_skip_check_adv_addr_accepts_a_different_address_list() -> None:
-    instance = started(check_address_list=False)
+def test_skip_check_adv_addr_accepts_a_different_address_list_silently() -> None:
+    instance = started(check_address_list=False, strict=True)
     other = advert(200, addresses=(IPv4Address("192.0.2.150"),))
     assert kinds(instance.handle(AdvertReceived(other, PEER), 1.0)) == [PeerHeard]
+
+
+# --- mixed groups mid-migration: other VIP lists and keepalived 2.4 trailers ------------------
+
+VIP_MORE = IPv4Address("192.0.2.101")
+VERSIONS = [pytest.param({"version": 2}, id="v2"), pytest.param({"version": 3}, id="v3")]
+
+
+def anomalies(outputs: list[object]) -> list[Anomaly]:
+    return [o.anomaly for o in outputs if isinstance(o, AdvertAnomaly)]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_backup_follows_a_master_with_one_vip_more_and_counts_it(version: dict[str, int]) -> None:
+    instance = started(**version)
+    theirs = advert(200, addresses=(VIP, VIP_MORE), **version)
+    now = 0.5
+    while now < 15.0:
+        out = instance.handle(AdvertReceived(theirs, PEER), now)
+        assert anomalies(out) == [Anomaly.ADDRESS_LIST]
+        detail = next(o for o in out if isinstance(o, AdvertAnomaly)).detail
+        assert detail.startswith("expected 1 VIPs but received 2")
+        deadline = instance.get_timer()
+        assert deadline is not None and deadline > now + 1.0
+        now += 1.0
+        instance.handle_timer(now)
+    assert instance.state is State.BACKUP and instance.master_address == PEER
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_backup_follows_a_master_with_one_vip_less(version: dict[str, int]) -> None:
+    instance = started(addresses=(VIP, VIP_MORE), **version)
+    instance.handle(AdvertReceived(advert(200, **version), PEER), 0.5)
+    instance.handle_timer(3.0)
+    assert instance.state is State.BACKUP and instance.master_address == PEER
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_master_yields_to_a_higher_master_with_other_vips(version: dict[str, int]) -> None:
+    instance = master(**version)
+    theirs = advert(200, addresses=(VIP_MORE,), **version)
+    out = instance.handle(AdvertReceived(theirs, PEER), 10.0)
+    assert anomalies(out) == [Anomaly.ADDRESS_LIST]
+    assert ReleaseVips() in out and instance.state is State.BACKUP
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_master_answers_a_lower_master_with_other_vips(version: dict[str, int]) -> None:
+    instance = master(**version)
+    theirs = advert(50, addresses=(VIP, VIP_MORE), **version)
+    out = instance.handle(AdvertReceived(theirs, PEER), 10.0)
+    assert SendAdvert(instance.advert) in out and instance.state is State.MASTER
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_vrrp_strict_drops_other_vip_lists_as_rfc3768_asks(version: dict[str, int]) -> None:
+    instance = started(strict=True, **version)
+    out = instance.handle(
+        AdvertReceived(advert(200, addresses=(VIP, VIP_MORE), **version), PEER), 0.5
+    )
+    assert kinds(out) == [PacketRejected] and out[0].reason is RejectReason.ADDRESS_LIST
+    assert instance.master_address is None
+
+
+def test_a_trailer_is_counted_and_the_advert_processed() -> None:
+    instance = started()
+    out = instance.handle(AdvertReceived(advert(200, trailer=bytes(28)), PEER), 0.5)
+    assert anomalies(out) == [Anomaly.TRAILING_BYTES]
+    assert instance.master_address == PEER and instance.master_priority == 200
+
+
+def test_vrrp_strict_still_accepts_a_trailer() -> None:
+    instance = started(strict=True)
+    out = instance.handle(AdvertReceived(advert(200, trailer=bytes(28)), PEER), 0.5)
+    assert anomalies(out) == [Anomaly.TRAILING_BYTES] and instance.master_address == PEER
+
+
+def test_a_rejected_advert_reports_no_anomaly() -> None:
+    instance = started(version=2, auth_type=AUTH_PASS, password=b"secret")
+    wrong = advert(
+        200,
+        version=2,
+        auth_type=AUTH_PASS,
+        auth_data=b"wrong\0\0\0",
+        trailer=bytes(28),
+        addresses=(VIP_MORE,),
+    )
+    assert kinds(instance.handle(AdvertReceived(wrong, PEER), 0.5)) == [PacketRejected]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_group_with_different_vip_lists_elects_one_master(version: dict[str, int]) -> None:
+    lan = SimulatedLan(
+        [
+            settings(priority=200, addresses=(VIP, VIP_MORE), **version),
+            settings(priority=100, addresses=(VIP,), **version),
+        ]
+    )
+    lan.start()
+    lan.run_until(15.0)
+    assert lan.masters() == [0]
 
 
 def test_ipv6_instance_compares_ipv6_sources() -> None:

@@ -357,17 +357,70 @@ def test_encode_rejects_unencodable_adverts(
         pytest.param(b"", id="empty"),
         pytest.param(message()[:7], id="shorter-than-header"),
         pytest.param(message(count=2), id="count-exceeds-addresses"),
-        pytest.param(message(count=0), id="count-below-addresses"),
         pytest.param(message(trailer=b""), id="v2-without-auth-bytes"),
-        pytest.param(message() + b"\0\0", id="trailing-bytes"),
-        pytest.param(
-            v3_message(SOURCE4, VRRP_MCAST_GROUP4, (VIP4,)) + bytes(4),
-            id="v3-trailing-address-size",
-        ),
+        pytest.param(v3_message(SOURCE4, VRRP_MCAST_GROUP4, (VIP4,))[:-1], id="v3-cut-address"),
     ],
 )
 def test_length_errors(data: bytes) -> None:
     assert rejected(data).reason is RejectReason.LENGTH
+
+
+# --- trailing bytes: keepalived 2.4's auth_hmac trailer, accepted and kept ----------------------
+
+HMAC_TRAILER = bytes(range(1, 29))
+"""28 bytes, the size keepalived 2.4.3's auth_hmac appends (a 1-VIP v3 payload becomes 40)."""
+
+
+def test_v3_trailer_summed_with_the_message_is_kept() -> None:
+    length = 8 + 4 + len(HMAC_TRAILER)
+    data = message(
+        version=3,
+        field=100,
+        trailer=HMAC_TRAILER,
+        pseudo=pseudo_header(SOURCE4, VRRP_MCAST_GROUP4, length),
+    )
+    assert len(data) == 40
+    advert = decode(data, source=SOURCE4, destination=VRRP_MCAST_GROUP4)
+    assert advert.addresses == (VIP4,) and advert.interval_cs == 100
+    assert advert.trailer == HMAC_TRAILER
+
+
+@pytest.mark.parametrize("source", [SOURCE4, SOURCE6])
+def test_v3_trailer_outside_the_checksum_is_kept(source: IPAddress) -> None:
+    group = VRRP_MCAST_GROUP4 if source.version == 4 else VRRP_MCAST_GROUP6
+    vip = VIP4 if source.version == 4 else VIP6
+    data = v3_message(source, group, (vip,)) + HMAC_TRAILER
+    advert = decode(data, source=source, destination=group)
+    assert advert.addresses == (vip,) and advert.trailer == HMAC_TRAILER
+
+
+def test_v2_trailer_after_the_auth_data_leaves_the_password_intact() -> None:
+    data = message(field=AUTH_PASS << 8 | 1, trailer=b"secret\0\0") + HMAC_TRAILER
+    advert = decode(data, source=SOURCE4, destination=VRRP_MCAST_GROUP4)
+    assert advert.auth_data == b"secret\0\0" and advert.trailer == HMAC_TRAILER
+
+
+def test_a_corrupted_trailer_still_fails_a_checksum_that_covers_it() -> None:
+    length = 8 + 4 + len(HMAC_TRAILER)
+    data = message(
+        version=3,
+        field=100,
+        trailer=HMAC_TRAILER,
+        pseudo=pseudo_header(SOURCE4, VRRP_MCAST_GROUP4, length),
+    )
+    corrupted = data[:-1] + bytes([data[-1] ^ 0x01])
+    assert rejected(corrupted).reason is RejectReason.CHECKSUM
+
+
+def test_an_advert_without_trailer_has_an_empty_one() -> None:
+    data = v3_message(SOURCE4, VRRP_MCAST_GROUP4, (VIP4,))
+    assert decode(data, source=SOURCE4, destination=VRRP_MCAST_GROUP4).trailer == b""
+
+
+def test_encode_never_sends_a_trailer() -> None:
+    advert = Advertisement(3, 51, 100, 100, (VIP4,), trailer=b"x")
+    with pytest.raises(ValueError, match="trailer"):
+        encode(advert, source=SOURCE4, destination=VRRP_MCAST_GROUP4)
 
 
 def test_ipv6_address_count_uses_sixteen_byte_addresses() -> None:
