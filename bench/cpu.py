@@ -82,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             for kind in shares:
                 workdir = Path(tmp) / f"{kind}-{repeat}"
                 shares[kind].append(measure(kind, args.instances, args.seconds, workdir))
-                print(f"{kind} run {repeat + 1}: {shares[kind][-1] * 100:.2f} % of a core",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{kind} run {repeat + 1}: {shares[kind][-1] * 100:.2f} % of a core",
+                    file=sys.stderr,
+                    flush=True,
+                )
     havip, keepalived = (statistics.median(shares[k]) for k in ("havip", "keepalived"))
     print(
         f"CPU, {args.instances} master instances at 1 s adverts, median of {args.repeats} x "

@@ -129,8 +129,10 @@ def measure(implementation: str, setting: Setting, runs: int, workdir: Path) -> 
                     series.takeover.append(takeover_sum(backup) - before)
                 lab.restore("r1")
                 wait_for(
-                    lambda: VIP in lab.hosts["r1"].addresses_on()
-                    and VIP not in lab.hosts["r2"].addresses_on(),
+                    lambda: (
+                        VIP in lab.hosts["r1"].addresses_on()
+                        and VIP not in lab.hosts["r2"].addresses_on()
+                    ),
                     30,
                     "preemption back to r1",
                 )

@@ -1,10 +1,14 @@
 """The havip agent: trio drivers that feed the VRRP state machines and carry out their actions.
 
-One nursery holds everything: a receive task per raw socket (one socket per interface and
-family, demultiplexed by VRID), one timer scheduler serving every state machine's
-`get_timer()` deadline, a netlink link watcher and the signal handler. Each step runs
-the same way: the state machine returns outputs, observers hear about them, then the actions
-are carried out in order (adverts, VIPs, announcements).
+One nursery holds everything: a receive task per VRRP endpoint (one per interface and family,
+demultiplexed by VRID), one timer scheduler serving every state machine's `get_timer()`
+deadline, a link watcher and the signal handler. Each step runs the same way: the state machine
+returns outputs, observers hear about them, then the actions are carried out in order (adverts,
+VIPs, announcements). Everything that touches the OS goes through one `Net`.
+
+A receive task handles at most RECEIVE_BATCH packets per wake, each stamped with its own
+time, then yields: whoever sends fastest cannot hold the loop, so a due advert or master-down
+timer waits one batch at most.
 """
 
 from __future__ import annotations
@@ -22,10 +26,9 @@ from havip import syncgroup
 from havip.config.model import LoadedConfig, TrackedInterface
 from havip.config.model import VrrpInstance as InstanceConfig
 from havip.health import Health
-from havip.net.announce import Announcer
-from havip.net.links import LinkMonitor
-from havip.net.netlink import LinkInfo, Netlink, VipSpec
-from havip.net.vrrpsock import Datagram, VrrpSocket
+from havip.net.netlink import LinkInfo, VipSpec
+from havip.net.system import Net, SystemNet, VrrpEndpoint
+from havip.net.vrrpsock import Datagram
 from havip.notify.runner import NotifyRun
 from havip.observe.tracking_metrics import TrackingMetrics
 from havip.proto.events import (
@@ -36,6 +39,7 @@ from havip.proto.events import (
     LocalAddressChanged,
     Output,
     PeerHeard,
+    Reconfigure,
     ReleaseVips,
     SendAdvert,
     Shutdown,
@@ -43,6 +47,7 @@ from havip.proto.events import (
     StateChanged,
     SyncTo,
     TrackerChanged,
+    UpdateVips,
 )
 from havip.proto.instance import InstanceSettings, VrrpInstance
 from havip.proto.model import (
@@ -57,13 +62,21 @@ from havip.proto.model import (
     State,
 )
 from havip.proto.packet import decode, encode
+from havip.reload import plan_reload
 from havip.runtime import InstanceRuntime, Observer
 from havip.scheduler import TimerScheduler
-from havip.track.weights import weighted_event
+from havip.track.weights import file_tracker, script_tracker, weighted_event
 
 log = logging.getLogger("havip")
 
 ConfigLoader = Callable[[], LoadedConfig]
+
+RECEIVE_BATCH = 16
+"""Packets a receive task handles per wake before it yields (16 x ~30 us: under 1 ms)."""
+RECEIVE_RETRY = 0.001
+"""Pause after a failed receive, so a socket that keeps failing cannot spin the loop."""
+PEERS_PER_INSTANCE = 16
+"""Routers remembered per instance (/status, the peers gauge); spoofed sources cannot grow it."""
 
 
 def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceSettings:
@@ -91,6 +104,14 @@ def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceS
     )
 
 
+def vip_specs(config: InstanceConfig) -> tuple[VipSpec, ...]:
+    """Every address the instance adds when master, as netlink needs them."""
+    return tuple(
+        VipSpec(v.interface, v.device or config.interface, v.label, v.scope, v.broadcast)
+        for v in (*config.vips, *config.excluded_vips)
+    )
+
+
 def interface_tracker(name: str) -> str:
     """The tracker name under which an interface's link state reaches the state machine."""
     return f"interface {name}"
@@ -107,6 +128,8 @@ class _Driven:
     config: InstanceConfig
     runtime: InstanceRuntime
     vip_specs: tuple[VipSpec, ...]
+    retired_specs: tuple[VipSpec, ...] = ()
+    """The VIP specs before an in-place reload, for the VIPs it removes."""
     socket_key: tuple[str, int] | None = None
     source: IPAddress | None = None
     encoded_for: Advertisement | None = None
@@ -119,7 +142,7 @@ class _Driven:
 
 @dataclass(eq=False)
 class _SocketEntry:
-    sock: VrrpSocket
+    sock: VrrpEndpoint
     by_vrid: dict[int, _Driven] = field(default_factory=dict)
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
 
@@ -133,6 +156,7 @@ class Agent:
         observer: Observer,
         reload_config: ConfigLoader | None = None,
         tracking_metrics: TrackingMetrics | None = None,
+        net: Callable[[], Net] = SystemNet,
     ) -> None:
         self.config = config
         self.observer = observer
@@ -144,9 +168,9 @@ class Agent:
         self.driven: dict[str, _Driven] = {}
         self._sockets: dict[tuple[str, int], _SocketEntry] = {}
         self._links: dict[str, LinkInfo | None] = {}
-        self._announcers: dict[str, Announcer] = {}
         self._checksum_mode = ChecksumMode(config.global_defs.v3_checksum_mode)
-        self._netlink: Netlink | None = None
+        self._open_net = net
+        self._net: Net | None = None
         self._nursery: trio.Nursery | None = None
         self._timers: TimerScheduler[_Driven] = TimerScheduler(self._on_timer)
         self.wall_offset = 0.0
@@ -160,8 +184,7 @@ class Agent:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Bring every instance up, then serve until SIGTERM/SIGINT (or cancellation)."""
-        self._netlink = Netlink()
-        monitor = LinkMonitor()
+        self._net = self._open_net()
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -176,7 +199,7 @@ class Agent:
                     self._feed_named(name, event)
                 for driven in added:
                     self._bring_up(driven)
-                nursery.start_soon(self._watch_links, monitor)
+                nursery.start_soon(self._watch_links)
                 nursery.start_soon(self._watch_signals)
                 gc.freeze()  # start-up objects live forever: keep them out of every collection
                 task_status.started()
@@ -187,15 +210,16 @@ class Agent:
         finally:
             with trio.CancelScope(shield=True):
                 self._stop_all(Reason.SHUTDOWN)
-            monitor.close()
             for entry in self._sockets.values():
                 entry.sock.close()
-            for announcer in self._announcers.values():
-                announcer.close()
-            self._netlink.close()
+            self.health.close()
+            self._net.close()
 
     async def _run_health(
-        self, health: Health, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+        self,
+        health: Health,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         with trio.CancelScope() as scope:
             self._health_scope = scope
@@ -213,7 +237,7 @@ class Agent:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             async for signum in signals:
                 if signum == signal.SIGHUP:
-                    self.reload()
+                    await self.reload()
                 else:
                     log.info("Stopping (signal %s)", signal.Signals(signum).name)
                     self.request_stop()
@@ -222,10 +246,7 @@ class Agent:
 
     def _create(self, config: InstanceConfig) -> _Driven:
         settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
-        specs = tuple(
-            VipSpec(v.interface, v.device or config.interface, v.label, v.scope, v.broadcast)
-            for v in (*config.vips, *config.excluded_vips)
-        )
+        specs = vip_specs(config)
         runtime = InstanceRuntime(
             name=config.name,
             vrid=config.vrid,
@@ -244,11 +265,30 @@ class Agent:
 
     def _bring_up(self, driven: _Driven) -> None:
         """Feed the instance its interface and tracker state, then start it."""
+        self._feed_links(driven)
+        self._feed(driven, Start())
+
+    def _feed_links(self, driven: _Driven) -> None:
         self._apply_link_state(driven, self._link(driven.config.interface))
         for tracked in self._tracked_interfaces(driven):
             link = self._link(tracked.name)
             self._track_interface(driven, tracked, link is not None and link.up)
-        self._feed(driven, Start())
+
+    def _tracker_names(self, driven: _Driven) -> frozenset[str]:
+        """Every tracker the current configuration feeds this instance."""
+        config = driven.config
+        names = {interface_tracker(config.interface), address_tracker(config.interface)}
+        names.update(interface_tracker(t.name) for t in self._tracked_interfaces(driven))
+        scripts = [t.name for t in config.track_scripts]
+        files = [t.name for t in config.track_files]
+        for group in self.config.sync_groups:
+            if config.name in group.members:
+                names.add(syncgroup.group_tracker(group.name))
+                scripts += [t.name for t in group.track_scripts]
+                files += [t.name for t in group.track_files]
+        names.update(script_tracker(name) for name in scripts)
+        names.update(file_tracker(name) for name in files)
+        return frozenset(names)
 
     def _tracked_interfaces(self, driven: _Driven) -> list[TrackedInterface]:
         """The instance's track_interface lines and those of its sync group."""
@@ -271,8 +311,8 @@ class Agent:
             if link is None:
                 continue
             specs = [s for s in driven.vip_specs if s.device == device]
-            assert self._netlink is not None
-            removed, failures = self._netlink.remove_leftovers(link.index, specs)
+            assert self._net is not None
+            removed, failures = self._net.remove_leftovers(link.index, specs)
             if removed:
                 log.info("VRRP_Instance(%s) removing leftover VIPs %s", driven.config.name, removed)
             for failure in failures:
@@ -312,13 +352,15 @@ class Agent:
         takeover: StateChanged | None = None
         for output in outputs:
             if isinstance(output, PeerHeard):
-                runtime.peers[output.source] = (output.priority, output.at)
+                _remember_peer(runtime, output, now)
             elif isinstance(output, SendAdvert):
                 self._send(driven, output.advert)
             elif isinstance(output, InstallVips):
                 self._change_vips(driven, "add")
             elif isinstance(output, ReleaseVips):
                 self._change_vips(driven, "remove")
+            elif isinstance(output, UpdateVips):
+                self._update_vips(driven, output)
             elif isinstance(output, Announce):
                 self._announce(driven, output.count)
             elif isinstance(output, StateChanged) and output.new is State.MASTER:
@@ -384,21 +426,25 @@ class Agent:
                     error,
                 )
 
-    def _change_vips(self, driven: _Driven, op: str) -> None:
-        assert self._netlink is not None
+    def _change_vips(
+        self, driven: _Driven, op: str, specs: Sequence[VipSpec] | None = None
+    ) -> None:
+        """Add or remove `specs` (default: all the instance's VIPs) and report the outcome."""
+        assert self._net is not None
+        chosen = driven.vip_specs if specs is None else specs
         began = trio.current_time()
         changed: list[str] = []
         failures: list[str] = []
-        for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
-            specs = [s for s in driven.vip_specs if s.device == device]
+        for device in dict.fromkeys(spec.device for spec in chosen):
+            on_device = [s for s in chosen if s.device == device]
             link = self._link(device)
             if link is None:
-                failures.extend(f"{s.interface}: no interface {device}" for s in specs)
+                failures.extend(f"{s.interface}: no interface {device}" for s in on_device)
                 continue
             if op == "add":
-                done, failed = self._netlink.add(link.index, specs)
+                done, failed = self._net.add_vips(link.index, on_device)
             else:
-                done, failed = self._netlink.release(link.index, specs)
+                done, failed = self._net.release_vips(link.index, on_device)
             changed.extend(done)
             failures.extend(failed)
         self.observer.vips_changed(
@@ -410,13 +456,22 @@ class Agent:
             trio.current_time(),
         )
 
+    def _update_vips(self, driven: _Driven, update: UpdateVips) -> None:
+        """A master's VIPs changed by reload: remove the retired, add the new, keep the rest."""
+        removed = set(update.removed)
+        added = set(update.added)
+        retired = [s for s in driven.retired_specs if s.interface.ip in removed]
+        if retired:
+            self._change_vips(driven, "remove", retired)
+        fresh = [s for s in driven.vip_specs if s.interface.ip in added]
+        if fresh:
+            self._change_vips(driven, "add", fresh)
+
     def _announce(self, driven: _Driven, count: int) -> None:
+        assert self._net is not None
         for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
             link = self._link(device)
             if link is None or not link.up:
-                continue
-            announcer = self._announcer(device)
-            if announcer is None:
                 continue
             addresses = tuple(s.interface.ip for s in driven.vip_specs if s.device == device)
             for kind, family in (("garp", 4), ("na", 6)):
@@ -424,7 +479,11 @@ class Agent:
                 if not mine:
                     continue
                 began = trio.current_time()
-                sent = sum(announcer.announce(link.mac, mine) for _ in range(count))
+                try:
+                    sent = sum(self._net.announce(device, link.mac, mine) for _ in range(count))
+                except OSError as error:
+                    log.error("cannot open a packet socket on %s: %s", device, error)
+                    return
                 self.observer.announced(
                     driven.runtime,
                     "garp" if kind == "garp" else "na",
@@ -432,17 +491,6 @@ class Agent:
                     began,
                     trio.current_time(),
                 )
-
-    def _announcer(self, device: str) -> Announcer | None:
-        announcer = self._announcers.get(device)
-        if announcer is None:
-            try:
-                announcer = Announcer(device)
-            except OSError as error:
-                log.error("cannot open a packet socket on %s: %s", device, error)
-                return None
-            self._announcers[device] = announcer
-        return announcer
 
     # --- receiving ----------------------------------------------------------------------------
 
@@ -453,8 +501,9 @@ class Agent:
         if entry is None:
             defs = self.config.global_defs
             group = defs.mcast_group4 if driven.config.family == 4 else defs.mcast_group6
+            assert self._net is not None
             try:
-                sock = VrrpSocket(link.name, link.index, driven.config.family, group)
+                sock = self._net.open_vrrp(link, driven.config.family, group)
             except OSError as error:
                 log.error("cannot open a VRRP socket on %s: %s", link.name, error)
                 return
@@ -479,13 +528,24 @@ class Agent:
             del self._sockets[key]
 
     async def _receive(self, entry: _SocketEntry) -> None:
+        """Serve one endpoint: a bounded batch per wake, each packet stamped on arrival."""
         with entry.scope:
             sock = entry.sock
             while True:
-                await trio.lowlevel.wait_readable(sock.sock)
-                now = trio.current_time()
-                for item in sock.receive_ready():
-                    self._on_datagram(entry, item, now)
+                await sock.wait_readable()
+                for _ in range(RECEIVE_BATCH):
+                    try:
+                        item = sock.receive()
+                    except OSError as error:
+                        detail = f"receive failed: {error}"
+                        self.observer.packet_dropped(
+                            sock.interface, RejectReason.RECEIVE_ERROR, None, None, detail
+                        )
+                        await trio.sleep(RECEIVE_RETRY)
+                        break
+                    if item is None:
+                        break
+                    self._on_datagram(entry, item, trio.current_time())
 
     def _on_datagram(self, entry: _SocketEntry, item: Datagram | DecodeError, now: float) -> None:
         interface = entry.sock.interface
@@ -523,20 +583,21 @@ class Agent:
 
     def _link(self, name: str) -> LinkInfo | None:
         if name not in self._links:
-            assert self._netlink is not None
-            self._links[name] = self._netlink.link(name)
+            assert self._net is not None
+            self._links[name] = self._net.link(name)
         return self._links[name]
 
-    async def _watch_links(self, monitor: LinkMonitor) -> None:
+    async def _watch_links(self) -> None:
+        assert self._net is not None
         while True:
-            await monitor.changes()
+            await self._net.link_changes()
             self._refresh_links()
 
     def _refresh_links(self) -> None:
-        assert self._netlink is not None
+        assert self._net is not None
         before = dict(self._links)
         for name in before:
-            self._links[name] = self._netlink.link(name)
+            self._links[name] = self._net.link(name)
         for driven in list(self.driven.values()):
             name = driven.config.interface
             if self._links.get(name) != before.get(name):
@@ -576,48 +637,94 @@ class Agent:
 
     # --- reload -------------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Apply a new configuration; unchanged instances keep their state and VIPs."""
+    async def reload(self) -> None:
+        """Read the file again off the loop, then apply it in one step.
+
+        Unchanged instances keep their state and VIPs. Removed instances hand over (priority
+        0) and their STOP notifications run to completion on the old configuration's notify
+        dispatcher; the new dispatcher is running before any instance can report to it. A
+        file with errors changes nothing.
+        """
         if self.reload_config is None:
             return
         try:
-            new = self.reload_config()
+            new = await trio.to_thread.run_sync(self.reload_config)
         except Exception as error:  # a ConfigError lists every problem; anything else too
             log.error("Reload refused, keeping the running configuration: %s", error)
             for diagnostic in getattr(error, "diagnostics", ()):
                 log.error("%s", diagnostic)
             return
-        old_by_name = {c.name: c for c in self.config.instances}
-        new_by_name = {c.name: c for c in new.instances}
-        globals_same = new.global_defs == self.config.global_defs
+        old_health, old_scope = self.health, self._health_scope
+        plan = plan_reload(self.config, new)
+        removed = self._stop(plan.removed)
+        old_health.close()  # FIFO lines are written at once; the new dispatcher reopens them
+        self.config = new
+        self._checksum_mode = ChecksumMode(new.global_defs.v3_checksum_mode)
+        self._groups = self._sync_groups(new)
+        self.health = Health(new, self._feed_named, self.tracking_metrics, self._notified)
+        assert self._nursery is not None
+        await self._nursery.start(self._run_health, self.health)
+        changed = [self._reconfigure(self.driven[old.name], cfg) for old, cfg in plan.changed]
+        added = [self._create(c) for c in plan.added]
+        self.observer.instances_changed([d.runtime for d in added], removed, changed)
+        added_names = {d.config.name for d in added}
+        changed_names = {runtime.name for runtime in changed}
+        for name, event in self.health.initial_events():
+            # a changed instance keeps its script states; a track file's value is current
+            if name in added_names or (name in changed_names and event.name.startswith("file ")):
+                self._feed_named(name, event)
+        for driven in added:
+            self._bring_up(driven)
+        log.info(
+            "Reloaded configuration: %d unchanged, %d changed in place, %d stopped, %d started",
+            len(plan.unchanged),
+            len(changed),
+            len(removed),
+            len(added),
+        )
+        await old_health.drain_stop_notifications()
+        if old_scope is not None:
+            old_scope.cancel()
+
+    def _stop(self, configs: Sequence[InstanceConfig]) -> list[InstanceRuntime]:
+        """Stop these instances for good (priority 0 from a master); return their runtimes."""
         removed: list[InstanceRuntime] = []
-        added: list[_Driven] = []
         now = trio.current_time()
-        for name, old in old_by_name.items():
-            if globals_same and new_by_name.get(name) == old:
-                continue
-            driven = self.driven.pop(name)
+        for config in configs:
+            driven = self.driven.pop(config.name)
             self._step(driven, driven.machine.handle(Shutdown(Reason.RELOAD), now), now)
             self._timers.discard(driven)
             self._detach_socket(driven)
             removed.append(driven.runtime)
-        self.config = new
-        self._checksum_mode = ChecksumMode(new.global_defs.v3_checksum_mode)
-        self._groups = self._sync_groups(new)
-        if self._health_scope is not None:
-            self._health_scope.cancel()
-        self.health = Health(new, self._feed_named, self.tracking_metrics, self._notified)
-        assert self._nursery is not None
-        self._nursery.start_soon(self._run_health, self.health)
-        for name, cfg in new_by_name.items():
-            if name not in self.driven:
-                added.append(self._create(cfg))
-        self.observer.instances_changed([d.runtime for d in added], removed)
-        for driven in added:
-            self._bring_up(driven)
-        log.info(
-            "Reloaded configuration: %d kept, %d stopped, %d started",
-            len(new_by_name) - len(added),
-            len(removed),
-            len(added),
+        return removed
+
+    def _reconfigure(self, driven: _Driven, config: InstanceConfig) -> InstanceRuntime:
+        """Apply a changed configuration to a running instance, in place."""
+        driven.retired_specs = driven.vip_specs
+        driven.config = config
+        driven.vip_specs = vip_specs(config)
+        driven.encoded_for = None
+        runtime = driven.runtime
+        runtime.vips = tuple(sorted(str(v.interface.ip) for v in config.vips))
+        runtime.sync_group = next(
+            (g.name for g in self.config.sync_groups if config.name in g.members), None
         )
+        settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
+        self._feed(driven, Reconfigure(settings, self._tracker_names(driven)))
+        driven.retired_specs = ()
+        self._feed_links(driven)
+        return runtime
+
+
+def _remember_peer(runtime: InstanceRuntime, heard: PeerHeard, now: float) -> None:
+    """Record a router heard; a new source first ages out the silent and, past the bound,
+    the longest silent, so the table stays small whatever sources a flood forges."""
+    peers = runtime.peers
+    if heard.source not in peers:
+        window = runtime.machine.master_down_interval
+        for address, (_priority, at) in list(peers.items()):
+            if now - at > window:
+                del peers[address]
+        if len(peers) >= PEERS_PER_INSTANCE:
+            del peers[min(peers, key=lambda address: peers[address][1])]
+    peers[heard.source] = (heard.priority, heard.at)

@@ -253,8 +253,10 @@ class Health:
         if word is None:
             return
         scripts = self.instance_notify if kind == "INSTANCE" else self.group_notify
-        with contextlib.suppress(RuntimeError):  # not running yet or any more: nothing to run
+        try:
             self.dispatcher.notify(kind, name, word, priority, scripts.get(name, NotifyScripts()))
+        except RuntimeError:  # only after the agent's nursery has closed, never in service
+            log.error("%s %s %s: notify dropped, the agent is stopping", kind, name, word)
 
     # --- running ------------------------------------------------------------------------------
 
@@ -271,3 +273,7 @@ class Health:
     async def drain_stop_notifications(self) -> None:
         with trio.move_on_after(STOP_NOTIFY_GRACE):
             await self.dispatcher.drain()
+
+    def close(self) -> None:
+        """Release what the configuration opened (the notify FIFOs)."""
+        self.dispatcher.close()

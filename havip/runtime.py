@@ -82,9 +82,13 @@ class Observer(Protocol):
         """A move to MASTER finished: VIPs installed and the first announcement sent."""
 
     def instances_changed(
-        self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
+        self,
+        added: Sequence[InstanceRuntime],
+        removed: Sequence[InstanceRuntime],
+        changed: Sequence[InstanceRuntime],
     ) -> None:
-        """A reload added and removed instances (unchanged ones keep their series)."""
+        """A reload added and removed instances, and changed some in place (their VIPs or
+        sync group may differ now); untouched ones keep everything."""
 
     def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
         """A notify script for one of the instance's transitions finished (or was dropped)."""
@@ -134,7 +138,10 @@ class QuietObserver:
         return None
 
     def instances_changed(
-        self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
+        self,
+        added: Sequence[InstanceRuntime],
+        removed: Sequence[InstanceRuntime],
+        changed: Sequence[InstanceRuntime],
     ) -> None:
         return None
 

@@ -9,10 +9,8 @@ hears another interface's group.
 
 from __future__ import annotations
 
-import errno
 import socket
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv6Address, ip_address
 
@@ -97,29 +95,16 @@ class VrrpSocket:
         info = source.packed + struct.pack("=I", self.ifindex)
         return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)
 
-    def receive_ready(self) -> Iterator[Datagram | DecodeError]:
-        """Drain every packet waiting on the socket, without blocking.
+    def receive_one(self) -> Datagram | DecodeError:
+        """One waiting packet; BlockingIOError when none is (the caller bounds its batches).
 
-        Malformed IPv4 headers come back as the DecodeError to count, never raised, so one
+        A malformed IPv4 header comes back as the DecodeError to count, never raised, so one
         bad packet cannot end the receive loop.
         """
-        while True:
-            try:
-                if self.family == 4:
-                    data = self.sock.recv(RECEIVE_BUFFER)
-                    item: Datagram | DecodeError = _ipv4_datagram(data)
-                else:
-                    data, ancillary, _flags, address = self.sock.recvmsg(
-                        RECEIVE_BUFFER, _IPV6_ANCILLARY
-                    )
-                    item = _ipv6_datagram(data, ancillary, address)
-            except BlockingIOError:
-                return
-            except OSError as error:
-                if error.errno in (errno.EAGAIN, errno.EINTR):
-                    return
-                raise
-            yield item
+        if self.family == 4:
+            return _ipv4_datagram(self.sock.recv(RECEIVE_BUFFER))
+        data, ancillary, _flags, address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV6_ANCILLARY)
+        return _ipv6_datagram(data, ancillary, address)
 
 
 def _ipv4_datagram(data: bytes) -> Datagram | DecodeError:

@@ -365,6 +365,11 @@ class NotifyDispatcher:
         while self._outstanding:
             await self._idle.wait()
 
+    def close(self) -> None:
+        """Close the notify FIFOs (a reload opens them again for the new dispatcher)."""
+        for fifo in self._fifos:
+            fifo.close()
+
     def _enqueue(self, job: _Job) -> None:
         assert self._nursery is not None
         key = (job.kind, job.name)

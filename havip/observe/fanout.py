@@ -99,9 +99,12 @@ class FanoutObserver:
         self._forward("took_over", runtime, change, done_at)
 
     def instances_changed(
-        self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
+        self,
+        added: Sequence[InstanceRuntime],
+        removed: Sequence[InstanceRuntime],
+        changed: Sequence[InstanceRuntime],
     ) -> None:
-        self._forward("instances_changed", added, removed)
+        self._forward("instances_changed", added, removed, changed)
 
     def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
         self._forward("notified", runtime, run)

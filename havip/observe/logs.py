@@ -204,12 +204,17 @@ class LogObserver:
         """Failed notify runs are logged where they are delivered (havip.health)."""
 
     def instances_changed(
-        self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
+        self,
+        added: Sequence[InstanceRuntime],
+        removed: Sequence[InstanceRuntime],
+        changed: Sequence[InstanceRuntime],
     ) -> None:
         for runtime in removed:
             self._say(runtime, "removed by reload", False)
         for runtime in added:
             self._say(runtime, "added by reload", False)
+        for runtime in changed:
+            self._say(runtime, "reconfigured in place by reload", False)
 
     # --- helpers ------------------------------------------------------------------------------
 

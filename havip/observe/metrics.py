@@ -298,13 +298,20 @@ class MetricsObserver:
         """Notify runs are counted by TrackingMetrics, which sees every run, groups too."""
 
     def instances_changed(
-        self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
+        self,
+        added: Sequence[InstanceRuntime],
+        removed: Sequence[InstanceRuntime],
+        changed: Sequence[InstanceRuntime],
     ) -> None:
         for runtime in removed:
             if self._instances.pop(runtime, None) is not None:
                 self._failover.remove(runtime.name)
                 self._takeover.remove(runtime.name)
         self._add(added)
+        for runtime in changed:
+            counters = self._instances.get(runtime)
+            if counters is not None:  # same name and counters; the info labels may differ
+                counters.series = InstanceSeries(runtime)
 
     def _add(self, instances: Sequence[InstanceRuntime]) -> None:
         for runtime in instances:

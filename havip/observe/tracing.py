@@ -202,7 +202,10 @@ class TracingObserver:
             span.end(end_time=self._ns(done_at))
 
     def instances_changed(
-        self, added: Sequence[InstanceRuntime], removed: Sequence[InstanceRuntime]
+        self,
+        added: Sequence[InstanceRuntime],
+        removed: Sequence[InstanceRuntime],
+        changed: Sequence[InstanceRuntime],
     ) -> None:
         for runtime in removed:
             span = self._current.pop(runtime, None)

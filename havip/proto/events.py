@@ -9,8 +9,12 @@ All are small frozen values so a test can compare whole output lists.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from havip.proto.model import Advertisement, Anomaly, IPAddress, Reason, RejectReason, State
+
+if TYPE_CHECKING:
+    from havip.proto.instance import InstanceSettings
 
 # --- events: adapter -> instance -------------------------------------------------------------
 
@@ -67,7 +71,21 @@ class SyncTo:
     state: State
 
 
-Event = Start | Shutdown | AdvertReceived | TrackerChanged | LocalAddressChanged | SyncTo
+@dataclass(frozen=True, slots=True)
+class Reconfigure:
+    """A reload changed the instance's settings (same interface, family and VRID).
+
+    Applied in place, as keepalived does: no state change, no VIP gap. `trackers` names every
+    tracker the new configuration still feeds this instance; the others are forgotten.
+    """
+
+    settings: InstanceSettings
+    trackers: frozenset[str]
+
+
+Event = (
+    Start | Shutdown | AdvertReceived | TrackerChanged | LocalAddressChanged | SyncTo | Reconfigure
+)
 
 # --- actions: instance -> adapter (must be carried out, in order) ----------------------------
 
@@ -97,7 +115,15 @@ class Announce:
     refresh: bool = False
 
 
-Action = SendAdvert | InstallVips | ReleaseVips | Announce
+@dataclass(frozen=True, slots=True)
+class UpdateVips:
+    """A master's VIP list changed by reload: add `added`, remove `removed`, keep the rest."""
+
+    added: tuple[IPAddress, ...]
+    removed: tuple[IPAddress, ...]
+
+
+Action = SendAdvert | InstallVips | ReleaseVips | UpdateVips | Announce
 
 # --- notifications: instance -> subscribers --------------------------------------------------
 

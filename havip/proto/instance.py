@@ -26,6 +26,7 @@ from havip.proto.events import (
     PacketRejected,
     PeerHeard,
     PriorityChanged,
+    Reconfigure,
     ReleaseVips,
     SendAdvert,
     Shutdown,
@@ -33,6 +34,7 @@ from havip.proto.events import (
     StateChanged,
     SyncTo,
     TrackerChanged,
+    UpdateVips,
 )
 from havip.proto.model import (
     AUTH_NONE,
@@ -171,6 +173,8 @@ class VrrpInstance:
             return []
         if isinstance(event, SyncTo):
             return self._on_sync(event.state, now)
+        if isinstance(event, Reconfigure):
+            return self._on_reconfigure(event, now)
         raise TypeError(f"not a VRRP instance event: {event!r}")
 
     def handle_timer(self, now: float) -> list[Output]:
@@ -240,6 +244,51 @@ class VrrpInstance:
             else:
                 self._enter_backup(Reason.FAULT_CLEARED, now, out)
         return out
+
+    def _on_reconfigure(self, event: Reconfigure, now: float) -> list[Output]:
+        """New settings in place: a master keeps its VIPs (adding and removing only the
+        difference) and tells the group its new advert at once; nobody changes state, except
+        an instance whose only faults came from trackers the reload removed."""
+        out: list[Output] = []
+        old = self.settings
+        new = event.settings
+        was_faulty = bool(self.faults)
+        self.settings = new
+        self._auth_data = new.password[:AUTH_DATA_LENGTH].ljust(AUTH_DATA_LENGTH, b"\0")
+        self._vip_set = frozenset(new.addresses)
+        self._trackers = {n: v for n, v in self._trackers.items() if n in event.trackers}
+        priority = effective_priority(new.priority, self._trackers)
+        if priority != self.effective_priority:
+            out.append(PriorityChanged(self.effective_priority, priority, "reload"))
+            self.effective_priority = priority
+        advert = self._make_advert(priority)
+        changed_advert = advert != self._advert
+        self._advert = advert
+        if self.state is State.MASTER:
+            self._reconfigure_master(old, changed_advert, now, out)
+        elif was_faulty and not self.faults and self.state is State.FAULT:
+            self._enter_backup(Reason.FAULT_CLEARED, now, out)
+        return out
+
+    def _reconfigure_master(
+        self, old: InstanceSettings, changed_advert: bool, now: float, out: list[Output]
+    ) -> None:
+        new = self.settings
+        self.master_priority = self.effective_priority
+        self.master_interval_cs = new.interval_cs
+        kept = frozenset(old.addresses)
+        added = tuple(a for a in new.addresses if a not in kept)
+        removed = tuple(a for a in old.addresses if a not in self._vip_set)
+        if added or removed:
+            out.append(UpdateVips(added, removed))
+        if added:
+            out.append(Announce(new.garp_master_repeat))
+        if changed_advert:
+            out.append(SendAdvert(self._advert))
+            self._advert_deadline = now + new.interval_cs / 100.0
+        if new.garp_master_refresh != old.garp_master_refresh:
+            refresh = new.garp_master_refresh
+            self._refresh_deadline = now + refresh if refresh > 0 else None
 
     def _on_sync(self, state: State, now: float) -> list[Output]:
         out: list[Output] = []

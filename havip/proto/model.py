@@ -60,6 +60,7 @@ class RejectReason(StrEnum):
     OWN_ADVERT = "own_advert"
     UNKNOWN_PEER = "unknown_peer"
     QUEUE_FULL = "queue_full"
+    RECEIVE_ERROR = "receive_error"
 
 
 class Anomaly(StrEnum):

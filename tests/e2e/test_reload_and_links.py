@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import time
 
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.lab.netns import Lab, LabError
@@ -84,3 +86,35 @@ def test_missing_interface_means_fault_until_it_appears(lab: Lab, routers: Route
     host.exec("ip", "link", "set", "vrrp0", "down")
     wait_for(lambda: state_of(router, "VI_1") == "fault", 10, "FAULT when vrrp0 goes down")
     assert SECOND_VIP not in host.addresses_on("vrrp0")
+
+
+def test_reload_changes_a_masters_priority_and_vips_in_place(lab: Lab, routers: Routers) -> None:
+    """An operator's reload (lower priority, one VIP more) is no failover: the client pinging
+    the VIP every 10 ms throughout loses nothing, and neither router changes state."""
+    r1 = lab.add_host("r1", "192.0.2.1/24")
+    r2 = lab.add_host("r2", "192.0.2.2/24")
+    client = lab.add_host("client", "192.0.2.50/24")
+    master = routers.havip(r1, keepalived_conf(RouterSpec(priority=150)))
+    backup = routers.havip(r2, keepalived_conf(RouterSpec(priority=100)))
+    wait_for(lambda: VIP in r1.addresses_on() and state_of(backup, "VI_1") == "backup", 15, "r1")
+    before = (transitions(master, "VI_1"), transitions(backup, "VI_1"))
+    ping = client.popen(
+        ["ping", "-n", "-q", "-i", "0.01", "-w", "6", VIP],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    time.sleep(1.0)
+    config = master.workdir / "keepalived.conf"
+    config.write_text(
+        keepalived_conf(RouterSpec(priority=120, vips=(f"{VIP}/24", f"{SECOND_VIP}/24")))
+    )
+    master.signal(signal.SIGHUP)
+    wait_for(lambda: SECOND_VIP in r1.addresses_on(), 10, "the added VIP on r1")
+    wait_for(lambda: "changed in place" in master.log_text(), 5, "the in-place reload")
+    output, _ = ping.communicate(timeout=15)
+    summary = output.decode()
+    assert " 0% packet loss" in summary, summary
+    assert VIP in r1.addresses_on() and VIP not in r2.addresses_on()
+    assert (transitions(master, "VI_1"), transitions(backup, "VI_1")) == before
+    status = master.status()["instances"][0]
+    assert status["state"] == "master" and status["priority"]["effective"] == 120

@@ -172,7 +172,7 @@ def test_removed_instances_forget_their_spans(
 ) -> None:
     v1, v6 = two_instances()
     ScriptedAgent(tracing).start([v1, v6], 0.0)
-    tracing.instances_changed([], [v6])
+    tracing.instances_changed([], [v6], [])
     assert tracing.latest_trace_id(v6) is None
     assert tracing.current_span_ids(v6) is None
     assert tracing.latest_trace_id(v1) is not None

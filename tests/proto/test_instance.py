@@ -16,6 +16,7 @@ from havip.proto.events import (
     PacketRejected,
     PeerHeard,
     PriorityChanged,
+    Reconfigure,
     ReleaseVips,
     SendAdvert,
     Shutdown,
@@ -23,6 +24,7 @@ from havip.proto.events import (
     StateChanged,
     SyncTo,
     TrackerChanged,
+    UpdateVips,
 )
 from havip.proto.instance import InstanceSettings, VrrpInstance, effective_priority
 from havip.proto.model import (
@@ -630,3 +632,73 @@ def test_sync_orders_do_not_move_an_instance_out_of_fault() -> None:
     instance.handle(TrackerChanged("eth0", up=False, weight=0), 1.0)
     assert instance.handle(SyncTo(State.MASTER), 2.0) == []
     assert instance.state is State.FAULT
+
+
+# --- reload in place ----------------------------------------------------------------------------
+
+
+def reconfigured(
+    instance: VrrpInstance, now: float, trackers: frozenset[str] = frozenset(), **changes: object
+) -> list[object]:
+    new = settings(**{**_settings_fields(instance.settings), **changes})
+    return list(instance.handle(Reconfigure(new, trackers), now))
+
+
+def _settings_fields(current: InstanceSettings) -> dict[str, object]:
+    return {name: getattr(current, name) for name in InstanceSettings.__dataclass_fields__}
+
+
+def test_reload_lowers_a_masters_priority_without_a_state_change() -> None:
+    instance = master(priority=150)
+    out = reconfigured(instance, 10.0, priority=120)
+    assert instance.state is State.MASTER
+    assert PriorityChanged(150, 120, "reload") in out
+    assert SendAdvert(instance.advert) in out and instance.advert.priority == 120
+    assert not any(isinstance(o, ReleaseVips | StateChanged) for o in out)
+
+
+def test_reload_adds_and_removes_a_masters_vips_by_difference() -> None:
+    instance = master(addresses=(VIP, VIP_MORE))
+    third = IPv4Address("192.0.2.102")
+    out = reconfigured(instance, 10.0, addresses=(VIP, third))
+    assert UpdateVips(added=(third,), removed=(VIP_MORE,)) in out
+    assert any(isinstance(o, Announce) for o in out)
+    assert instance.advert.addresses == (VIP, third)
+    assert not any(isinstance(o, ReleaseVips | InstallVips) for o in out)
+
+
+def test_reload_of_a_masters_interval_moves_its_next_advert() -> None:
+    instance = master(interval_cs=100)
+    reconfigured(instance, 10.0, interval_cs=300)
+    assert instance.get_timer() == 13.0
+    assert instance.master_down_interval > 3 * 3
+
+
+def test_reload_of_an_unchanged_master_sends_nothing() -> None:
+    instance = master()
+    assert reconfigured(instance, 10.0) == []
+
+
+def test_reload_of_a_backups_priority_changes_no_state_and_sends_nothing() -> None:
+    instance = started(priority=100)
+    instance.handle(AdvertReceived(advert(200), PEER), 0.5)
+    out = reconfigured(instance, 1.0, priority=50)
+    assert instance.state is State.BACKUP and instance.effective_priority == 50
+    assert not any(isinstance(o, SendAdvert | StateChanged) for o in out)
+
+
+def test_reload_forgets_trackers_the_new_configuration_dropped() -> None:
+    instance = master(priority=150)
+    instance.handle(TrackerChanged("script chk", up=False, weight=-50), 5.0)
+    assert instance.effective_priority == 100
+    reconfigured(instance, 10.0, trackers=frozenset({"interface eth0"}))
+    assert instance.effective_priority == 150
+
+
+def test_reload_that_drops_the_only_failing_tracker_leaves_fault() -> None:
+    instance = master()
+    instance.handle(TrackerChanged("script chk", up=False, weight=0), 5.0)
+    assert instance.state is State.FAULT
+    out = reconfigured(instance, 10.0)
+    assert instance.state is State.BACKUP
+    assert any(isinstance(o, StateChanged) and o.reason is Reason.FAULT_CLEARED for o in out)

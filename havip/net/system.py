@@ -1,0 +1,139 @@
+"""The agent's one door to the operating system: the `Net` interface and its real implementation.
+
+The agent never opens a socket or a netlink handle itself; it asks a `Net`. Production uses
+`SystemNet` (raw VRRP sockets, rtnetlink, packet sockets); agent-level tests pass a fake `Net`
+and drive the real loop under trio's MockClock, without root or namespaces.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Sequence
+from typing import Protocol
+
+import trio
+
+from havip.net.announce import Announcer
+from havip.net.links import LinkMonitor
+from havip.net.netlink import LinkInfo, Netlink, VipSpec
+from havip.net.vrrpsock import Datagram, VrrpSocket
+from havip.proto.model import DecodeError, Family, IPAddress
+
+VipResult = tuple[list[str], list[str]]
+"""(addresses changed, failures described): what a VIP change reports."""
+
+
+class VrrpEndpoint(Protocol):
+    """A raw VRRP socket on one interface for one family, shared by its instances."""
+
+    interface: str
+    group: IPAddress
+
+    async def wait_readable(self) -> None:
+        """Return once a packet may be waiting."""
+
+    def receive(self) -> Datagram | DecodeError | None:
+        """One waiting packet (a bad IPv4 header as its DecodeError), or None when empty.
+
+        Any other receive failure is raised as OSError.
+        """
+
+    def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
+        """Send one advert; a full buffer or a vanished route is an OSError."""
+
+    def close(self) -> None: ...
+
+
+class Net(Protocol):
+    """Everything the agent does to the OS, as a few small calls."""
+
+    def link(self, name: str) -> LinkInfo | None:
+        """The interface called `name` now, or None if it does not exist."""
+
+    async def link_changes(self) -> None:
+        """Return when some interface or address may have changed."""
+
+    def open_vrrp(self, link: LinkInfo, family: Family, group: IPAddress) -> VrrpEndpoint:
+        """A VRRP endpoint on `link` joined to `group`; raises OSError."""
+
+    def add_vips(self, index: int, specs: Sequence[VipSpec]) -> VipResult: ...
+
+    def release_vips(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
+        """Remove the VIPs this process added (never an operator's own address)."""
+
+    def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
+        """Remove VIPs a previous havip left behind (tagged as havip's)."""
+
+    def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
+        """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
+
+    def close(self) -> None: ...
+
+
+class SystemEndpoint:
+    """`VrrpEndpoint` over a real raw socket."""
+
+    def __init__(self, sock: VrrpSocket) -> None:
+        self._sock = sock
+        self.interface = sock.interface
+        self.group = sock.group
+
+    async def wait_readable(self) -> None:
+        await trio.lowlevel.wait_readable(self._sock.sock)
+
+    def receive(self) -> Datagram | DecodeError | None:
+        try:
+            return self._sock.receive_one()
+        except BlockingIOError:
+            return None
+        except InterruptedError:
+            return None
+        except OSError as error:
+            if error.errno == errno.EAGAIN:
+                return None
+            raise
+
+    def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
+        self._sock.send(payload, source, destination)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class SystemNet:
+    """The real `Net`: rtnetlink for links and VIPs, raw and packet sockets for the wire."""
+
+    def __init__(self) -> None:
+        self._netlink = Netlink()
+        self._monitor = LinkMonitor()
+        self._announcers: dict[str, Announcer] = {}
+
+    def link(self, name: str) -> LinkInfo | None:
+        return self._netlink.link(name)
+
+    async def link_changes(self) -> None:
+        await self._monitor.changes()
+
+    def open_vrrp(self, link: LinkInfo, family: Family, group: IPAddress) -> VrrpEndpoint:
+        return SystemEndpoint(VrrpSocket(link.name, link.index, family, group))
+
+    def add_vips(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
+        return self._netlink.add(index, specs)
+
+    def release_vips(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
+        return self._netlink.release(index, specs)
+
+    def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
+        return self._netlink.remove_leftovers(index, specs)
+
+    def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
+        announcer = self._announcers.get(device)
+        if announcer is None:
+            announcer = self._announcers[device] = Announcer(device)
+        return announcer.announce(mac, tuple(addresses))
+
+    def close(self) -> None:
+        self._monitor.close()
+        for announcer in self._announcers.values():
+            announcer.close()
+        self._netlink.close()

@@ -1,0 +1,211 @@
+"""A fake `Net` for agent-level tests: the OS edge replaced, the real agent loop untouched.
+
+Packets arrive at given times of trio's clock (under MockClock: virtual time). A flood offers
+packets at a fixed rate, and every packet received costs `cost` seconds of clock time (the
+fake jumps the MockClock), so an offered rate above 1/cost saturates the agent the way a fast
+sender saturates a real CPU: an agent that drained "until empty" would never leave its loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address
+
+import trio
+import trio.testing
+
+from havip.net.netlink import LinkInfo, VipSpec
+from havip.net.vrrpsock import Datagram
+from havip.proto.model import Advertisement, DecodeError, Family, IPAddress
+from havip.proto.packet import encode
+
+
+@dataclass
+class Flood:
+    """`rate` copies of `datagram` per second from `start` until `end`."""
+
+    datagram: Datagram
+    rate: float
+    start: float
+    end: float
+    sent: int = 0
+
+    def next_at(self) -> float:
+        at = self.start + self.sent / self.rate
+        return at if at < self.end else math.inf
+
+
+@dataclass
+class Sent:
+    at: float
+    payload: bytes
+    source: IPAddress
+    destination: IPAddress
+
+
+@dataclass(eq=False)
+class FakeEndpoint:
+    interface: str
+    family: Family
+    group: IPAddress
+    clock: trio.testing.MockClock | None
+    cost: float = 0.0
+    arrivals: deque[tuple[float, Datagram | DecodeError | OSError]] = field(default_factory=deque)
+    floods: list[Flood] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
+    received: int = 0
+    batches: list[int] = field(default_factory=list)
+    """Packets taken between two waits of the agent: the size of each receive batch."""
+    closed: bool = False
+    _counted: int = 0
+    _wake: trio.Event = field(default_factory=trio.Event)
+
+    def deliver(self, item: Datagram | DecodeError | OSError, at: float | None = None) -> None:
+        """Queue a packet (or a receive error) arriving at `at` (default: now)."""
+        self.arrivals.append((trio.current_time() if at is None else at, item))
+        self._wake.set()
+
+    def add_flood(self, flood: Flood) -> None:
+        self.floods.append(flood)
+        self._wake.set()
+
+    def _next_at(self) -> float:
+        times = [flood.next_at() for flood in self.floods]
+        if self.arrivals:
+            times.append(self.arrivals[0][0])
+        return min(times, default=math.inf)
+
+    async def wait_readable(self) -> None:
+        if self.received > self._counted:
+            self.batches.append(self.received - self._counted)
+            self._counted = self.received
+        while True:
+            due = self._next_at()
+            if due <= trio.current_time():
+                await trio.lowlevel.checkpoint()
+                return
+            self._wake = trio.Event()
+            with trio.move_on_at(due):
+                await self._wake.wait()
+
+    def receive(self) -> Datagram | DecodeError | None:
+        now = trio.current_time()
+        if self.arrivals and self.arrivals[0][0] <= now:
+            _at, item = self.arrivals.popleft()
+            if isinstance(item, OSError):
+                raise item
+            return self._received(item)
+        for flood in self.floods:
+            if flood.next_at() <= now:
+                flood.sent += 1
+                return self._received(flood.datagram)
+        return None
+
+    def _received(self, item: Datagram | DecodeError) -> Datagram | DecodeError:
+        self.received += 1
+        if self.clock is not None and self.cost:
+            self.clock.jump(self.cost)
+        return item
+
+    def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
+        self.sent.append(Sent(trio.current_time(), payload, source, destination))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeNet:
+    """Links, VIPs and VRRP endpoints held in memory."""
+
+    def __init__(
+        self, clock: trio.testing.MockClock | None = None, *, receive_cost: float = 0.0
+    ) -> None:
+        self.clock = clock
+        self.receive_cost = receive_cost
+        self.links: dict[str, LinkInfo] = {}
+        self.endpoints: dict[tuple[str, Family], FakeEndpoint] = {}
+        self.vips: dict[int, set[str]] = {}
+        self.vip_changes: list[tuple[float, str, tuple[str, ...]]] = []
+        self.announced: list[tuple[str, tuple[IPAddress, ...]]] = []
+        self.closed = False
+        self._link_change = trio.Event()
+
+    def add_link(
+        self,
+        name: str,
+        ipv4: str | None = "192.0.2.1",
+        *,
+        up: bool = True,
+        ipv6_link_local: str | None = "fe80::1",
+    ) -> LinkInfo:
+        index = len(self.links) + 2
+        link = LinkInfo(
+            index=index,
+            name=name,
+            up=up,
+            mac=bytes([2, 0, 0, 0, 0, index]),
+            ipv4=IPv4Address(ipv4) if ipv4 else None,
+            ipv6_link_local=IPv6Address(ipv6_link_local) if ipv6_link_local else None,
+        )
+        self.links[name] = link
+        return link
+
+    def set_link(self, name: str, *, up: bool) -> None:
+        old = self.links[name]
+        self.links[name] = LinkInfo(old.index, name, up, old.mac, old.ipv4, old.ipv6_link_local)
+        self._link_change.set()
+
+    def endpoint(self, interface: str, family: Family = Family.IPV4) -> FakeEndpoint:
+        return self.endpoints[(interface, family)]
+
+    def holds(self, interface: str) -> set[str]:
+        """The VIPs (as text, without prefix) on `interface` now."""
+        return set(self.vips.get(self.links[interface].index, set()))
+
+    # --- Net -----------------------------------------------------------------------------------
+
+    def link(self, name: str) -> LinkInfo | None:
+        return self.links.get(name)
+
+    async def link_changes(self) -> None:
+        await self._link_change.wait()
+        self._link_change = trio.Event()
+
+    def open_vrrp(self, link: LinkInfo, family: Family, group: IPAddress) -> FakeEndpoint:
+        endpoint = FakeEndpoint(link.name, family, group, self.clock, self.receive_cost)
+        self.endpoints[(link.name, family)] = endpoint
+        return endpoint
+
+    def add_vips(self, index: int, specs: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
+        added = [str(spec.interface.ip) for spec in specs]
+        self.vips.setdefault(index, set()).update(added)
+        self.vip_changes.append((trio.current_time(), "add", tuple(added)))
+        return added, []
+
+    def release_vips(self, index: int, specs: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
+        removed = [str(spec.interface.ip) for spec in specs]
+        self.vips.setdefault(index, set()).difference_update(removed)
+        self.vip_changes.append((trio.current_time(), "remove", tuple(removed)))
+        return removed, []
+
+    def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
+        return [], []
+
+    def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
+        self.announced.append((device, tuple(addresses)))
+        return len(addresses)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def advert_datagram(
+    advert: Advertisement, source: IPAddress, destination: IPAddress, ttl: int = 255
+) -> Datagram:
+    """What a real endpoint hands the agent for `advert` sent from `source`."""
+    return Datagram(
+        encode(advert, source=source, destination=destination), source, destination, ttl
+    )

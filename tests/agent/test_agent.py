@@ -1,0 +1,171 @@
+"""The real agent loop over a fake Net, on trio's MockClock: no root, no namespaces, no sleeping.
+
+What an operator relies on and only the loop can break: a master keeps advertising on time
+whatever arrives, a receive error is counted and survived, peer state stays bounded, IPv6 is
+exported as IPv6, SIGTERM hands over, and a link going down is FAULT.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+
+import trio
+import trio.testing
+
+from havip.agent import PEERS_PER_INSTANCE, RECEIVE_BATCH
+from havip.lab.configs import RouterSpec, keepalived_conf
+from havip.proto.model import AUTH_PASS, VRRP_MCAST_GROUP4, Advertisement, Family, State
+
+from .fakenet import FakeNet, Flood, advert_datagram
+from .harness import adverts, running_agent
+
+VIP = IPv4Address("192.0.2.100")
+OTHER = IPv4Address("192.0.2.9")
+RECEIVE_COST = 20e-6
+"""Clock time each received packet costs the fake agent (a modest CPU's decode and reject)."""
+
+
+def master_conf(**spec: object) -> str:
+    return keepalived_conf(RouterSpec(**{"priority": 150, "password": "right", **spec}))  # type: ignore[arg-type]
+
+
+def wrong_password_advert() -> Advertisement:
+    return Advertisement(2, 51, 200, 100, (VIP,), AUTH_PASS, b"wrong\0\0\0")
+
+
+async def test_master_advertises_on_time_through_a_saturating_flood(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock, receive_cost=RECEIVE_COST)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path) as run:
+        await trio.sleep(5.0)  # alone on the link: master after the master-down interval
+        endpoint = net.endpoint("eth0")
+        start = trio.current_time()
+        datagram = advert_datagram(wrong_password_advert(), OTHER, VRRP_MCAST_GROUP4)
+        # 200 k/s at 20 us each is four times what the agent can handle: it never catches up
+        endpoint.add_flood(Flood(datagram, rate=200_000, start=start, end=start + 2.0))
+        await trio.sleep(3.0)
+        times = [at for at, advert in adverts(endpoint.sent) if advert.priority == 150]
+        during = [t for t in times if start - 1.0 <= t <= start + 2.5]
+        assert len(during) >= 3
+        gaps = [later - earlier for earlier, later in itertools.pairwise(during)]
+        assert max(gaps) <= 1.0 + 0.001, gaps
+        assert endpoint.received > 100_000  # the flood really reached the agent
+        assert (
+            run.sample("havip_vrrp_auth_failures_total", vrrp_instance="VI_1", reason="password")
+            == endpoint.received
+        )
+        assert net.holds("eth0") == {str(VIP)}
+
+
+async def test_a_receive_batch_is_bounded(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path):
+        endpoint = net.endpoint("eth0")
+        datagram = advert_datagram(wrong_password_advert(), OTHER, VRRP_MCAST_GROUP4)
+        for _ in range(RECEIVE_BATCH * 3):
+            endpoint.deliver(datagram)
+        await trio.sleep(0.01)
+        assert endpoint.batches == [RECEIVE_BATCH] * 3  # a wait, so a yield, after each batch
+
+
+async def test_a_receive_error_is_counted_and_receiving_goes_on(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path) as run:
+        endpoint = net.endpoint("eth0")
+        endpoint.deliver(OSError(100, "Network is down"))
+        endpoint.deliver(advert_datagram(wrong_password_advert(), OTHER, VRRP_MCAST_GROUP4))
+        await trio.sleep(0.1)
+        dropped = "havip_vrrp_packets_rejected_total"
+        assert run.sample(dropped, vrrp_instance="", reason="receive_error") == 1
+        assert (
+            run.sample(dropped, vrrp_instance="VI_1", interface="eth0", reason="auth_password") == 1
+        )
+
+
+async def test_peer_table_stays_bounded_under_forged_sources(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path) as run:
+        await trio.sleep(5.0)
+        endpoint = net.endpoint("eth0")
+        lower = Advertisement(2, 51, 50, 100, (VIP,), AUTH_PASS, b"right\0\0\0")
+        forged_sources = [
+            IPv4Address(f"{net_prefix}.{host}")
+            for net_prefix in ("198.51.100", "203.0.113")
+            for host in range(1, 255)
+        ]
+        for forged in forged_sources:
+            endpoint.deliver(advert_datagram(lower, forged, VRRP_MCAST_GROUP4))
+        await trio.sleep(0.5)
+        runtime = run.agent.runtimes[0]
+        assert endpoint.received == len(forged_sources)
+        assert len(runtime.peers) <= PEERS_PER_INSTANCE
+
+
+async def test_ipv6_instance_is_exported_as_ipv6(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    config = keepalived_conf(RouterSpec(priority=150, version=3, vips=("2001:db8::100/64",)))
+    async with running_agent(config, net, tmp_path) as run:
+        await trio.sleep(5.0)
+        assert run.agent.runtimes[0].family is Family.IPV6
+        info = run.sample("havip_vrrp_instance_info", vrrp_instance="VI_1")
+        assert info == 1
+        assert run.sample("havip_vrrp_instance_info", family="ipv6") == 1
+        sent = adverts(net.endpoint("eth0", Family.IPV6).sent)
+        assert sent and sent[0][1].addresses == (IPv6Address("2001:db8::100"),)
+        assert net.holds("eth0") == {"2001:db8::100"}
+
+
+async def test_sigterm_hands_over_with_priority_zero_and_releases_the_vips(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path) as run:
+        await trio.sleep(5.0)
+        assert net.holds("eth0") == {str(VIP)}
+        os.kill(os.getpid(), signal.SIGTERM)
+        with trio.fail_after(2):
+            await run.agent.stopped.wait()
+        await trio.sleep(0.1)
+    last = adverts(net.endpoint("eth0").sent)[-1][1]
+    assert last.priority == 0
+    assert net.holds("eth0") == set()
+    assert net.closed
+
+
+async def test_link_down_is_fault_and_link_up_is_backup_again(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path) as run:
+        await trio.sleep(5.0)
+        machine = run.agent.runtimes[0].machine
+        assert machine.state is State.MASTER
+        net.set_link("eth0", up=False)
+        await trio.sleep(0.1)
+        assert machine.state is State.FAULT
+        assert net.holds("eth0") == set()
+        net.set_link("eth0", up=True)
+        await trio.sleep(0.1)
+        assert machine.state is State.BACKUP
+        await trio.sleep(5.0)
+        assert machine.state is State.MASTER
