@@ -20,7 +20,7 @@ from havip.observe.metrics import MetricsObserver, thread_safe_trio_clock
 from havip.observe.status import build_status
 from havip.observe.tracing import TracingObserver, setup_tracing
 from havip.observe.tracking_metrics import TrackingMetrics
-from havip.runtime import Observer
+from havip.observer import Observer
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from havip.notify.runner import NotifyRun
 from havip.observe.tracing import TracingObserver
+from havip.observer import AnnouncementKind, InstanceRuntime, Observer, VipOp
 from havip.proto.events import Output, StateChanged
 from havip.proto.model import IPAddress, RejectReason
-from havip.runtime import AnnouncementKind, InstanceRuntime, Observer, VipOp
 
 _METHODS = (
     "started",

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from havip.notify.runner import NotifyRun
 from havip.observe.tracing import SpanIds
+from havip.observer import AnnouncementKind, InstanceRuntime, VipOp
 from havip.proto.events import (
     AdvertAnomaly,
     InstallVips,
@@ -32,7 +33,6 @@ from havip.proto.events import (
     StateChanged,
 )
 from havip.proto.model import PRIORITY_RELEASE, Anomaly, IPAddress, Reason, RejectReason, State
-from havip.runtime import AnnouncementKind, InstanceRuntime, VipOp
 
 LOG_FORMATS = ("text", "json", "syslog")
 TEXT_FORMAT = "%(asctime)s havip[%(process)d]: %(message)s"
@@ -201,7 +201,7 @@ class LogObserver:
         )
 
     def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
-        """Failed notify runs are logged where they are delivered (havip.health)."""
+        """Failed notify runs are logged where they are delivered (havip.hooks)."""
 
     def instances_changed(
         self,

@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 from havip import __version__
 from havip.notify.runner import NotifyRun
 from havip.observe import names
+from havip.observer import AnnouncementKind, InstanceRuntime, VipOp
 from havip.proto.events import (
     AdvertAnomaly,
     MasterConflict,
@@ -37,7 +38,6 @@ from havip.proto.events import (
     StateChanged,
 )
 from havip.proto.model import PRIORITY_RELEASE, Anomaly, IPAddress, Reason, RejectReason, State
-from havip.runtime import AnnouncementKind, InstanceRuntime, VipOp
 
 FAILOVER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 3.5, 4.0, 5.0, 7.5, 10.0)
 """10 ms (fast v3 timers) to 10 s; dense around 3-4 s, where 1 s adverts put a failover."""

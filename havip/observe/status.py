@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from havip.observe.metrics import sorted_vips
-from havip.runtime import InstanceRuntime
+from havip.observer import InstanceRuntime
 
 CountersSource = Callable[[InstanceRuntime], dict[str, Any] | None]
 """Gives an instance's counters (MetricsObserver.counters), None if it has none."""

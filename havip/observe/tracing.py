@@ -29,9 +29,9 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from havip import __version__
 from havip.notify.runner import NotifyRun
+from havip.observer import AnnouncementKind, InstanceRuntime, VipOp
 from havip.proto.events import Output, StateChanged
 from havip.proto.model import IPAddress, RejectReason, State
-from havip.runtime import AnnouncementKind, InstanceRuntime, VipOp
 
 TRANSITION_SPAN = "vrrp.transition"
 ANNOUNCE_SPAN = "vrrp.announce"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import trio
 
-from havip.track.weights import FILE_VALUE_LIMIT
+from havip.proto.trackers import FILE_VALUE_LIMIT
 
 POLL_INTERVAL = 1.0
 SETTLE_DELAY = 0.05

@@ -468,7 +468,7 @@ def health_server(request: pytest.FixtureRequest) -> Iterator[int]:
     """A loopback HTTP server answering /healthz with the status the test is parametrized with."""
     status: int = request.param
 
-    class Health(http.server.BaseHTTPRequestHandler):
+    class Hooks(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(status if self.path == "/healthz" else 404)
             self.end_headers()
@@ -476,7 +476,7 @@ def health_server(request: pytest.FixtureRequest) -> Iterator[int]:
         def log_message(self, format: str, *args: Any) -> None:
             """Keep the test output clean."""
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -26,6 +26,7 @@ from havip.observe import names
 from havip.observe.fanout import FanoutObserver
 from havip.observe.metrics import MetricsObserver, sorted_vips
 from havip.observe.tracing import TracingObserver
+from havip.observer import AnnouncementKind, InstanceRuntime, Observer, QuietObserver, VipOp
 from havip.proto.events import (
     AdvertReceived,
     Announce,
@@ -40,7 +41,6 @@ from havip.proto.events import (
 )
 from havip.proto.instance import InstanceSettings, VrrpInstance
 from havip.proto.model import Advertisement, Family, IPAddress, RejectReason, State
-from havip.runtime import AnnouncementKind, InstanceRuntime, Observer, QuietObserver, VipOp
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.txt"
 WALL_OFFSET = 1_700_000_000.0

@@ -14,8 +14,8 @@ from havip.notify.runner import CommandOutcome, CommandResult, RunAs, ScriptComm
 from havip.proto.events import Start
 from havip.proto.instance import InstanceSettings, VrrpInstance
 from havip.proto.model import State
+from havip.proto.trackers import Tracking, script_events
 from havip.track.scripts import RiseFall, ScriptTracker, TrackScript
-from havip.track.weights import Tracking, script_events
 
 from ..notify.processes import live_group_members, wait_for_group_gone, write_script
 

@@ -9,7 +9,7 @@ import pytest
 from havip.proto.events import Start, TrackerChanged
 from havip.proto.instance import InstanceSettings, VrrpInstance
 from havip.proto.model import State
-from havip.track.weights import (
+from havip.proto.trackers import (
     Tracking,
     file_contribution,
     file_event,

@@ -1,4 +1,6 @@
-"""Health inputs and notifications from the configuration, for the agent.
+"""The configuration's hooks into the world around the router, for the agent.
+
+In: vrrp_script and vrrp_track_file trackers. Out: notify scripts and notify FIFOs.
 
 vrrp_script and vrrp_track_file trackers feed `TrackerChanged` events to every instance that
 tracks them (a sync group's trackers to all its members), and notify scripts and FIFOs hear
@@ -34,9 +36,9 @@ from havip.notify.security import (
 from havip.observe.tracking_metrics import TrackingMetrics
 from havip.proto.events import Output, StateChanged, TrackerChanged
 from havip.proto.model import State
+from havip.proto.trackers import Tracking, file_events, script_events
 from havip.track.files import FileTracker, initialise_track_file
 from havip.track.scripts import ScriptTracker, TrackScript
-from havip.track.weights import Tracking, file_events, script_events
 
 log = logging.getLogger("havip")
 
@@ -47,7 +49,7 @@ STOP_NOTIFY_GRACE = 0.8
 """How long shutdown waits for notify_stop scripts, so that havip still exits within 1 s."""
 
 
-class Health:
+class Hooks:
     """The trackers and notify delivery one configuration asks for."""
 
     def __init__(

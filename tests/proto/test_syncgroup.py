@@ -9,7 +9,7 @@ import pytest
 from havip.proto.events import Output, Start, StateChanged, TrackerChanged
 from havip.proto.instance import InstanceSettings, VrrpInstance
 from havip.proto.model import State
-from havip.syncgroup import (
+from havip.proto.syncgroup import (
     FeedMember,
     FollowGroup,
     GroupStateChanged,

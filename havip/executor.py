@@ -1,0 +1,92 @@
+"""Carrying out the supervisor's OS effects through a `Net`, and reporting how they went.
+
+The agent's loop decides when; this decides nothing. It sends the encoded adverts, changes
+VIPs, announces them and removes a crashed run's leftovers, each timed and reported to the
+observers (a failure is logged and reported, never raised into the loop).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import trio
+
+from havip import effects as fx
+from havip.net.netlink import LinkInfo
+from havip.net.system import Net, VrrpEndpoint
+from havip.observer import Observer
+
+log = logging.getLogger("havip")
+
+
+class Executor:
+    """The OS side of the effects: one `Net`, the open endpoints, the observers."""
+
+    def __init__(
+        self, net: Net, observer: Observer, links: Callable[[str], LinkInfo | None]
+    ) -> None:
+        self.net = net
+        self.observer = observer
+        self.endpoints: dict[fx.EndpointKey, VrrpEndpoint] = {}
+        self._links = links
+
+    def close(self) -> None:
+        for endpoint in self.endpoints.values():
+            endpoint.close()
+        self.net.close()
+
+    def remove_leftovers(self, effect: fx.RemoveLeftovers) -> None:
+        name = effect.runtime.name
+        removed, failures = self.net.remove_leftovers(effect.index, effect.specs)
+        if removed:
+            log.info("VRRP_Instance(%s) removing leftover VIPs %s", name, removed)
+        for failure in failures:
+            log.error("VRRP_Instance(%s) cannot remove leftover VIP %s", name, failure)
+
+    def transmit(self, effect: fx.Transmit) -> None:
+        endpoint = self.endpoints.get(effect.endpoint)
+        if endpoint is None:
+            return
+        for destination, payload in effect.packets:
+            try:
+                endpoint.send(payload, effect.source, destination)
+            except OSError as error:
+                log.warning(
+                    "VRRP_Instance(%s) cannot send advert to %s: %s",
+                    effect.runtime.name,
+                    destination,
+                    error,
+                )
+
+    def change_vips(self, effect: fx.ChangeVips) -> None:
+        began = trio.current_time()
+        changed: list[str] = []
+        failures: list[str] = []
+        for device in dict.fromkeys(spec.device for spec in effect.specs):
+            on_device = [s for s in effect.specs if s.device == device]
+            link = self._links(device)
+            if link is None:
+                failures.extend(f"{s.interface}: no interface {device}" for s in on_device)
+                continue
+            if effect.op == "add":
+                done, failed = self.net.add_vips(link.index, on_device)
+            else:
+                done, failed = self.net.release_vips(link.index, on_device)
+            changed.extend(done)
+            failures.extend(failed)
+        self.observer.vips_changed(
+            effect.runtime, effect.op, changed, failures, began, trio.current_time()
+        )
+
+    def announce(self, effect: fx.Announce) -> None:
+        began = trio.current_time()
+        try:
+            sent = sum(
+                self.net.announce(effect.device, effect.mac, effect.addresses)
+                for _ in range(effect.count)
+            )
+        except OSError as error:
+            log.error("cannot open a packet socket on %s: %s", effect.device, error)
+            return
+        self.observer.announced(effect.runtime, effect.kind, sent, began, trio.current_time())

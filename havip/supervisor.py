@@ -1,0 +1,540 @@
+"""The whole router as one pure object: every instance, sync group and tracker, no I/O.
+
+The supervisor owns every VRRP instance by name (and, for receiving, by interface, family and
+VRID), the sync groups, which tracker feeds which instance, the links as last reported, and
+what a reload does. Its inputs are values with `now` (a datagram, a link snapshot, a tracker
+result, a due timer, a parsed configuration, shutdown); each call appends the effects to carry
+out, in order, to `effects`, which the trio loop in `havip.agent` takes and carries out: send,
+change VIPs, announce, run notify, open or close an endpoint, re-arm a timer, and the reports
+observers hear. Nothing here sleeps, reads a clock or touches the OS, so it is tested by
+calling it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from havip.config.model import LoadedConfig, TrackedInterface
+from havip.config.model import VrrpInstance as InstanceConfig
+from havip.effects import (
+    Announce,
+    ChangeVips,
+    CloseEndpoint,
+    Dropped,
+    Effect,
+    EndpointKey,
+    GroupNotify,
+    InstancesChanged,
+    InterfaceTracked,
+    OpenEndpoint,
+    Rearm,
+    RemoveLeftovers,
+    Report,
+    TookOver,
+    Transmit,
+)
+from havip.net.netlink import LinkInfo, VipSpec
+from havip.net.vrrpsock import Datagram
+from havip.observer import AnnouncementKind, InstanceRuntime
+from havip.proto import events, syncgroup
+from havip.proto.events import (
+    AdvertReceived,
+    Event,
+    InstallVips,
+    LocalAddressChanged,
+    Output,
+    PeerHeard,
+    Reconfigure,
+    ReleaseVips,
+    SendAdvert,
+    Shutdown,
+    Start,
+    StateChanged,
+    SyncTo,
+    TrackerChanged,
+    UpdateVips,
+)
+from havip.proto.instance import InstanceSettings, VrrpInstance
+from havip.proto.model import (
+    AUTH_NONE,
+    AUTH_PASS,
+    VRRP_TTL,
+    Advertisement,
+    ChecksumMode,
+    DecodeError,
+    IPAddress,
+    Reason,
+    RejectReason,
+    State,
+)
+from havip.proto.packet import decode, encode
+from havip.proto.trackers import file_tracker, script_tracker, weighted_event
+from havip.reload import ReloadPlan, plan_reload
+
+log = logging.getLogger("havip")
+
+_ANNOUNCEMENTS: tuple[tuple[AnnouncementKind, int], ...] = (("garp", 4), ("na", 6))
+"""Gratuitous ARP for a device's IPv4 VIPs, unsolicited NA for its IPv6 ones."""
+
+PEERS_PER_INSTANCE = 16
+"""Routers remembered per instance (/status, the peers gauge); spoofed sources cannot grow it."""
+
+
+def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceSettings:
+    """The protocol's view of one configured instance."""
+    auth = config.authentication
+    return InstanceSettings(
+        name=config.name,
+        vrid=config.vrid,
+        version=config.version,
+        priority=config.priority,
+        interval_cs=round(config.advert_int * 100),
+        addresses=tuple(vip.interface.ip for vip in config.vips),
+        auth_type=AUTH_PASS if auth is not None and config.version == 2 else AUTH_NONE,
+        password=auth.password if auth is not None else b"",
+        preempt=not config.nopreempt,
+        preempt_delay=config.preempt_delay,
+        start_as_master=config.initial_state == "MASTER",
+        garp_master_delay=config.garp_master_delay,
+        garp_master_repeat=config.garp_master_repeat,
+        garp_master_refresh=config.garp_master_refresh,
+        garp_master_refresh_repeat=config.garp_master_refresh_repeat,
+        check_address_list=not (config.skip_check_adv_addr or skip_check_adv_addr),
+        strict=config.strict_mode,
+        unicast_peers=config.unicast_peers,
+    )
+
+
+def vip_specs(config: InstanceConfig) -> tuple[VipSpec, ...]:
+    """Every address the instance adds when master, as netlink needs them."""
+    return tuple(
+        VipSpec(v.interface, v.device or config.interface, v.label, v.scope, v.broadcast)
+        for v in (*config.vips, *config.excluded_vips)
+    )
+
+
+def interface_tracker(name: str) -> str:
+    """The tracker name under which an interface's link state reaches the state machine."""
+    return f"interface {name}"
+
+
+def address_tracker(name: str) -> str:
+    return f"no address on {name}"
+
+
+@dataclass(eq=False)
+class Driven:
+    """One instance as the supervisor drives it: config, runtime view, wire details."""
+
+    config: InstanceConfig
+    runtime: InstanceRuntime
+    vip_specs: tuple[VipSpec, ...]
+    retired_specs: tuple[VipSpec, ...] = ()
+    """The VIP specs before an in-place reload, for the VIPs it removes."""
+    endpoint: EndpointKey | None = None
+    source: IPAddress | None = None
+    encoded_for: Advertisement | None = None
+    encoded: tuple[tuple[IPAddress, bytes], ...] = ()
+
+    @property
+    def machine(self) -> VrrpInstance:
+        return self.runtime.machine
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReload:
+    """A reload between its halves: what it does, and the runtimes it has stopped."""
+
+    plan: ReloadPlan
+    removed: tuple[InstanceRuntime, ...]
+
+
+@dataclass(eq=False)
+class _Endpoint:
+    group: IPAddress
+    by_vrid: dict[int, Driven] = field(default_factory=dict)
+
+
+class Supervisor:
+    """Every instance of one configuration, fed values, answering with effects."""
+
+    def __init__(self, config: LoadedConfig) -> None:
+        self.config = config
+        self.effects: list[Effect] = []
+        self.driven: dict[str, Driven] = {}
+        self.links: dict[str, LinkInfo | None] = {}
+        self._endpoints: dict[EndpointKey, _Endpoint] = {}
+        self._groups = _sync_groups(config)
+        self._checksum_mode = ChecksumMode(config.global_defs.v3_checksum_mode)
+
+    def take(self) -> list[Effect]:
+        """The effects so far, in order, handed over once."""
+        effects, self.effects = self.effects, []
+        return effects
+
+    @property
+    def runtimes(self) -> list[InstanceRuntime]:
+        return [d.runtime for d in self.driven.values()]
+
+    def interfaces(self) -> set[str]:
+        """Every interface the configuration names: the links the loop must report."""
+        names: set[str] = set()
+        for driven in self.driven.values():
+            names.add(driven.config.interface)
+            names.update(spec.device for spec in driven.vip_specs)
+            names.update(t.name for t in self._tracked_interfaces(driven))
+        return names
+
+    # --- start-up and shutdown ----------------------------------------------------------------
+
+    def create_all(self) -> list[InstanceRuntime]:
+        """Create every configured instance (in INIT) and return their runtimes."""
+        return [self._create(c).runtime for c in self.config.instances]
+
+    def remove_leftovers(self) -> None:
+        """After a crash, remove the VIPs a previous havip left (tagged as havip's)."""
+        for driven in self.driven.values():
+            for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
+                link = self.links.get(device)
+                if link is not None:
+                    specs = tuple(s for s in driven.vip_specs if s.device == device)
+                    self.effects.append(RemoveLeftovers(driven.runtime, link.index, specs))
+
+    def bring_up(self, names: Sequence[str] | None = None, now: float = 0.0) -> None:
+        """Feed instances (default: all) their link and tracker state, then start them."""
+        for name in self.driven if names is None else names:
+            driven = self.driven[name]
+            self._feed_links(driven, now)
+            self._feed(driven, Start(), now)
+
+    def shutdown(self, reason: Reason, now: float) -> None:
+        """Stop every instance: a master sends priority 0 and releases its VIPs."""
+        for driven in list(self.driven.values()):
+            self._feed(driven, Shutdown(reason), now)
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    def feed(self, name: str, event: Event, now: float) -> None:
+        """An event (a tracker's result) for the instance called `name`, if it exists."""
+        driven = self.driven.get(name)
+        if driven is not None:
+            self._feed(driven, event, now)
+
+    def timer(self, driven: Driven, now: float) -> None:
+        """`driven`'s deadline came (ignored if a reload replaced it meanwhile)."""
+        if self.driven.get(driven.config.name) is driven:
+            self._step(driven, driven.machine.handle_timer(now), now)
+
+    def datagram(self, key: EndpointKey, item: Datagram | DecodeError, now: float) -> None:
+        """A packet received on endpoint `key` at `now`: checked, decoded, handed to its VRID."""
+        interface = key[0]
+        if isinstance(item, DecodeError):
+            self.effects.append(Dropped(interface, item.reason, None, None, item.detail))
+            return
+        endpoint = self._endpoints.get(key)
+        payload = item.payload
+        claimed = endpoint.by_vrid.get(payload[1]) if endpoint and len(payload) > 1 else None
+        runtime = claimed.runtime if claimed is not None else None
+        if item.ttl != VRRP_TTL:
+            detail = f"TTL {item.ttl}, expected {VRRP_TTL}"
+            self.effects.append(Dropped(interface, RejectReason.TTL, item.source, runtime, detail))
+            return
+        try:
+            advert = decode(payload, source=item.source, destination=item.destination)
+        except DecodeError as error:
+            self.effects.append(
+                Dropped(interface, error.reason, item.source, runtime, error.detail)
+            )
+            return
+        if claimed is None:
+            detail = f"no instance for VRID {advert.vrid}"
+            self.effects.append(Dropped(interface, RejectReason.VRID, item.source, None, detail))
+            return
+        self._step(claimed, claimed.machine.handle(AdvertReceived(advert, item.source), now), now)
+
+    def links_changed(self, links: Mapping[str, LinkInfo | None], now: float) -> None:
+        """The links as they are now: faults, sources and endpoints follow them."""
+        before = self.links
+        self.links = dict(links)
+        for driven in list(self.driven.values()):
+            name = driven.config.interface
+            if self.links.get(name) != before.get(name):
+                self._apply_link_state(driven, now)
+            for tracked in self._tracked_interfaces(driven):
+                old, new = before.get(tracked.name), self.links.get(tracked.name)
+                if (old is not None and old.up) != (new is not None and new.up):
+                    self._track_interface(driven, tracked, new is not None and new.up, now)
+
+    def endpoint_failed(self, key: EndpointKey) -> None:
+        """The loop could not open endpoint `key`: forget it, so a link change retries."""
+        endpoint = self._endpoints.pop(key, None)
+        if endpoint is not None:
+            for driven in endpoint.by_vrid.values():
+                driven.endpoint = None
+
+    # --- reload -------------------------------------------------------------------------------
+
+    def reload_stop(self, new: LoadedConfig, now: float) -> PendingReload:
+        """First half of a reload: stop what `new` removes (priority 0, STOP notify)."""
+        plan = plan_reload(self.config, new)
+        removed: list[InstanceRuntime] = []
+        for config in plan.removed:
+            driven = self.driven.pop(config.name)
+            self._step(driven, driven.machine.handle(Shutdown(Reason.RELOAD), now), now)
+            self._detach(driven)
+            removed.append(driven.runtime)
+        self.config = new
+        self._checksum_mode = ChecksumMode(new.global_defs.v3_checksum_mode)
+        self._groups = _sync_groups(new)
+        return PendingReload(plan, tuple(removed))
+
+    def reload_start(self, pending: PendingReload, now: float) -> list[str]:
+        """Second half, once the new notify dispatcher runs: change in place (no state change,
+        no VIP gap), create the new instances; return their names for `bring_up` (after the
+        loop has fed them their initial tracker values)."""
+        changed = []
+        for old, config in pending.plan.changed:
+            driven = self.driven[old.name]
+            changed.append(self._reconfigure(driven, config))
+            settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
+            self._feed(driven, Reconfigure(settings, self._tracker_names(driven)), now)
+            driven.retired_specs = ()
+            self._feed_links(driven, now)
+        added = [self._create(config).runtime for config in pending.plan.added]
+        self.effects.append(InstancesChanged(tuple(added), pending.removed, tuple(changed)))
+        return [runtime.name for runtime in added]
+
+    # --- instances ----------------------------------------------------------------------------
+
+    def _create(self, config: InstanceConfig) -> Driven:
+        settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
+        runtime = InstanceRuntime(
+            name=config.name,
+            vrid=config.vrid,
+            interface=config.interface,
+            family=config.family,
+            version=config.version,
+            vips=tuple(sorted(str(v.interface.ip) for v in config.vips)),
+            machine=VrrpInstance(settings),
+            sync_group=self._group_of(config.name),
+        )
+        driven = Driven(config, runtime, vip_specs(config))
+        self.driven[config.name] = driven
+        return driven
+
+    def _reconfigure(self, driven: Driven, config: InstanceConfig) -> InstanceRuntime:
+        driven.retired_specs = driven.vip_specs
+        driven.config = config
+        driven.vip_specs = vip_specs(config)
+        driven.encoded_for = None
+        runtime = driven.runtime
+        runtime.vips = tuple(sorted(str(v.interface.ip) for v in config.vips))
+        runtime.sync_group = self._group_of(config.name)
+        return runtime
+
+    def _group_of(self, name: str) -> str | None:
+        return next((g.name for g in self.config.sync_groups if name in g.members), None)
+
+    def _tracked_interfaces(self, driven: Driven) -> list[TrackedInterface]:
+        """The instance's track_interface lines and those of its sync group."""
+        tracked = list(driven.config.track_interfaces)
+        for group in self.config.sync_groups:
+            if driven.config.name in group.members:
+                tracked += group.track_interfaces
+        return tracked
+
+    def _tracker_names(self, driven: Driven) -> frozenset[str]:
+        """Every tracker the current configuration feeds this instance."""
+        config = driven.config
+        names = {interface_tracker(config.interface), address_tracker(config.interface)}
+        names.update(interface_tracker(t.name) for t in self._tracked_interfaces(driven))
+        scripts = [t.name for t in config.track_scripts]
+        files = [t.name for t in config.track_files]
+        for group in self.config.sync_groups:
+            if config.name in group.members:
+                names.add(syncgroup.group_tracker(group.name))
+                scripts += [t.name for t in group.track_scripts]
+                files += [t.name for t in group.track_files]
+        names.update(script_tracker(name) for name in scripts)
+        names.update(file_tracker(name) for name in files)
+        return frozenset(names)
+
+    def _feed_links(self, driven: Driven, now: float) -> None:
+        self._apply_link_state(driven, now)
+        for tracked in self._tracked_interfaces(driven):
+            link = self.links.get(tracked.name)
+            self._track_interface(driven, tracked, link is not None and link.up, now)
+
+    def _track_interface(
+        self, driven: Driven, tracked: TrackedInterface, up: bool, now: float
+    ) -> None:
+        self.effects.append(InterfaceTracked(tracked.name, up))
+        tracker = interface_tracker(tracked.name)
+        self._feed(driven, weighted_event(tracker, up, tracked.weight, tracked.reverse), now)
+
+    def _feed(self, driven: Driven, event: Event, now: float) -> None:
+        self._step(driven, driven.machine.handle(event, now), now)
+
+    # --- one step: reports, then actions ------------------------------------------------------
+
+    def _step(self, driven: Driven, outputs: Sequence[Output], now: float) -> None:
+        group = self._groups.get(driven.config.name)
+        if not outputs:
+            if group is not None:
+                self._follow(group.member_faults(driven.config.name, driven.machine.faults), now)
+            return
+        runtime = driven.runtime
+        effects = self.effects
+        effects.append(Report(runtime, outputs, now))
+        takeover: StateChanged | None = None
+        for output in outputs:
+            if isinstance(output, PeerHeard):
+                _remember_peer(runtime, output, now)
+            elif isinstance(output, SendAdvert):
+                self._transmit(driven, output.advert)
+            elif isinstance(output, InstallVips):
+                effects.append(ChangeVips(runtime, "add", driven.vip_specs))
+            elif isinstance(output, ReleaseVips):
+                effects.append(ChangeVips(runtime, "remove", driven.vip_specs))
+            elif isinstance(output, UpdateVips):
+                self._update_vips(driven, output)
+            elif isinstance(output, events.Announce):
+                self._announce(driven, output.count)
+            elif isinstance(output, StateChanged) and output.new is State.MASTER:
+                takeover = output
+        if takeover is not None:
+            effects.append(TookOver(runtime, takeover))
+        effects.append(Rearm(driven))
+        if group is not None:
+            name = driven.config.name
+            orders = group.member_faults(name, driven.machine.faults)
+            for output in outputs:
+                if isinstance(output, StateChanged):
+                    orders += group.member_state(name, output.old, output.new)
+            self._follow(orders, now)
+
+    def _follow(self, orders: Sequence[syncgroup.SyncOutput], now: float) -> None:
+        for order in orders:
+            if isinstance(order, syncgroup.FeedMember):
+                self.feed(order.member, order.event, now)
+            elif isinstance(order, syncgroup.FollowGroup):
+                self.feed(order.member, SyncTo(order.state), now)
+            else:
+                self.effects.append(GroupNotify(order))
+
+    def _transmit(self, driven: Driven, advert: Advertisement) -> None:
+        key, source = driven.endpoint, driven.source
+        if key is None or source is None:
+            return
+        if advert is not driven.encoded_for:
+            destinations = driven.config.unicast_peers or (self._endpoints[key].group,)
+            mode = self._checksum_mode
+            driven.encoded = tuple(
+                (dst, encode(advert, source=source, destination=dst, checksum_mode=mode))
+                for dst in destinations
+            )
+            driven.encoded_for = advert
+        self.effects.append(Transmit(key, driven.runtime, source, driven.encoded))
+
+    def _update_vips(self, driven: Driven, update: UpdateVips) -> None:
+        """A master's VIPs changed by reload: remove the retired, add the new, keep the rest."""
+        removed, added = set(update.removed), set(update.added)
+        retired = tuple(s for s in driven.retired_specs if s.interface.ip in removed)
+        if retired:
+            self.effects.append(ChangeVips(driven.runtime, "remove", retired))
+        fresh = tuple(s for s in driven.vip_specs if s.interface.ip in added)
+        if fresh:
+            self.effects.append(ChangeVips(driven.runtime, "add", fresh))
+
+    def _announce(self, driven: Driven, count: int) -> None:
+        for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
+            link = self.links.get(device)
+            if link is None or not link.up:
+                continue
+            addresses = tuple(s.interface.ip for s in driven.vip_specs if s.device == device)
+            for kind, version in _ANNOUNCEMENTS:
+                mine = tuple(a for a in addresses if a.version == version)
+                if mine:
+                    self.effects.append(
+                        Announce(driven.runtime, device, link.mac, mine, count, kind)
+                    )
+
+    # --- links and endpoints ------------------------------------------------------------------
+
+    def _apply_link_state(self, driven: Driven, now: float) -> None:
+        """Endpoint, source address and interface fault of an instance from its link's state."""
+        config = driven.config
+        name = config.interface
+        link = self.links.get(name)
+        if link is None:
+            self._detach(driven)
+            self._set_source(driven, None, now)
+            self._feed(driven, TrackerChanged(interface_tracker(name), False, 0), now)
+            return
+        if driven.endpoint is None:
+            self._attach(driven, link)
+        if config.family == 4:
+            source = config.unicast_src_ip or config.mcast_src_ip or link.ipv4
+        else:
+            source = config.unicast_src_ip or config.mcast_src_ip or link.ipv6_link_local
+        self._set_source(driven, source, now)
+        up = link.up or config.dont_track_primary
+        self._feed(driven, TrackerChanged(interface_tracker(name), up, 0), now)
+
+    def _set_source(self, driven: Driven, source: IPAddress | None, now: float) -> None:
+        name = driven.config.interface
+        if source != driven.source:
+            driven.source = source
+            driven.encoded_for = None
+            self._feed(driven, LocalAddressChanged(source), now)
+        has_address = source is not None or self.links.get(name) is None
+        self._feed(driven, TrackerChanged(address_tracker(name), has_address, 0), now)
+
+    def _attach(self, driven: Driven, link: LinkInfo) -> None:
+        """Join the shared endpoint of the instance's interface and family (opened once)."""
+        key: EndpointKey = (link.name, driven.config.family)
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            defs = self.config.global_defs
+            group = defs.mcast_group4 if driven.config.family == 4 else defs.mcast_group6
+            endpoint = self._endpoints[key] = _Endpoint(group)
+            self.effects.append(OpenEndpoint(key, link, group))
+        endpoint.by_vrid[driven.config.vrid] = driven
+        driven.endpoint = key
+
+    def _detach(self, driven: Driven) -> None:
+        key, driven.endpoint = driven.endpoint, None
+        endpoint = self._endpoints.get(key) if key is not None else None
+        if endpoint is None or key is None:
+            return
+        if endpoint.by_vrid.get(driven.config.vrid) is driven:
+            del endpoint.by_vrid[driven.config.vrid]
+        if not endpoint.by_vrid:
+            del self._endpoints[key]
+            self.effects.append(CloseEndpoint(key))
+
+
+def _sync_groups(config: LoadedConfig) -> dict[str, syncgroup.SyncGroup]:
+    """Each member instance's sync group (keepalived: an instance is in at most one)."""
+    by_member: dict[str, syncgroup.SyncGroup] = {}
+    for group in config.sync_groups:
+        state = syncgroup.SyncGroup(group.name, group.members)
+        for member in group.members:
+            by_member[member] = state
+    return by_member
+
+
+def _remember_peer(runtime: InstanceRuntime, heard: PeerHeard, now: float) -> None:
+    """Record a router heard; a new source first ages out the silent and, past the bound,
+    the longest silent, so the table stays small whatever sources a flood forges."""
+    peers = runtime.peers
+    if heard.source not in peers:
+        window = runtime.machine.master_down_interval
+        for address, (_priority, at) in list(peers.items()):
+            if now - at > window:
+                del peers[address]
+        if len(peers) >= PEERS_PER_INSTANCE:
+            del peers[min(peers, key=lambda address: peers[address][1])]
+    peers[heard.source] = (heard.priority, heard.at)
