@@ -56,6 +56,14 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
+MAX_MESSAGE = 300
+"""Characters of one message; longer ones (a 5,000-digit value quoted back) are cut."""
+
+
+def _bounded(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+
+
 class Diagnostics:
     """Collects problems from every stage so that all of them are reported at once."""
 
@@ -63,10 +71,10 @@ class Diagnostics:
         self._items: list[Diagnostic] = []
 
     def error(self, location: Location, message: str) -> None:
-        self._items.append(Diagnostic(location, "error", message))
+        self._items.append(Diagnostic(location, "error", _bounded(message)))
 
     def warning(self, location: Location, message: str) -> None:
-        self._items.append(Diagnostic(location, "warning", message))
+        self._items.append(Diagnostic(location, "warning", _bounded(message)))
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:

@@ -42,11 +42,23 @@ class _Level:
     owner: _Draft | None = None
 
 
+MAX_BLOCK_DEPTH = 32
+"""Blocks nest this deep at most (keepalived.conf needs 3); the rest of a deeper file is not
+read, so that no input can exhaust the stack of the code that walks the tree."""
+
+
 def parse(tokens: Sequence[Token], file: str, diagnostics: Diagnostics) -> tuple[Statement, ...]:
     """The statements of one file; brace mistakes are reported and repaired as well as possible."""
     levels = [_Level()]
     pending: _Draft | None = None
     for token in tokens:
+        if token.kind is TokenKind.OPEN and len(levels) > MAX_BLOCK_DEPTH:
+            diagnostics.error(
+                Location(file, token.line),
+                f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels; the rest of the file is "
+                "not read",
+            )
+            return tuple(_freeze(draft, file) for draft in levels[0].drafts)
         if token.kind is TokenKind.WORD:
             if pending is not None and pending.line == token.line and pending.block is None:
                 pending.words.append(token.text)

@@ -10,6 +10,8 @@ checked variants `includer`, `includem`, `includew`, `includeb` and `includea` m
 from __future__ import annotations
 
 import glob
+import os
+import stat
 from pathlib import Path
 
 from havip.config.diagnostics import Diagnostics, Location
@@ -19,6 +21,10 @@ from havip.config.parser import Statement, parse
 INCLUDE_KEYWORDS = frozenset(
     {"include", "includer", "includem", "includew", "includeb", "includea"}
 )
+MAX_INCLUDE_DEPTH = 16
+"""Files including files including files: deeper than this is refused, not a stack overflow."""
+MAX_FILE_BYTES = 16 << 20
+"""A configuration file larger than 16 MiB is refused before it is read into memory."""
 
 
 class _Reader:
@@ -30,11 +36,19 @@ class _Reader:
         self, path: str, origin: Location | None, including: tuple[Path, ...]
     ) -> tuple[Statement, ...]:
         where = origin or Location(path, 0)
+        if len(including) >= MAX_INCLUDE_DEPTH:
+            self.diagnostics.error(
+                where, f"cannot read {path}: includes nested deeper than {MAX_INCLUDE_DEPTH} files"
+            )
+            return ()
         try:
-            text = Path(path).read_bytes().decode("utf-8", errors="replace")
+            text = _read_text(path)
         except OSError as error:
             reason = error.strerror or str(error)
             self.diagnostics.error(where, f"cannot read {path}: {reason}")
+            return ()
+        except ValueError as error:
+            self.diagnostics.error(where, f"cannot read {path}: {error}")
             return ()
         resolved = Path(path).resolve()
         if resolved in including:
@@ -82,6 +96,19 @@ class _Reader:
         for match in dict.fromkeys(matches):
             included.extend(self.read_file(match, statement.location, including))
         return included
+
+
+def _read_text(path: str) -> str:
+    """A regular file's text; ValueError for a device, FIFO or directory, or a huge file
+    (`-f /dev/zero` must be an error, not a hang or a MemoryError)."""
+    with open(path, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError("not a regular file")
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_FILE_BYTES >> 20} MiB")
+    return data.decode("utf-8", errors="replace")
 
 
 def read_tree(path: str) -> tuple[tuple[Statement, ...], tuple[str, ...], Diagnostics]:

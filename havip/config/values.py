@@ -42,10 +42,17 @@ def no_args(statement: Statement, diagnostics: Diagnostics) -> bool:
     return True
 
 
+MAX_INT_DIGITS = 20
+"""Longer numbers are out of every range here; int() is never asked to convert them."""
+
+
 def parse_int(text: str, low: int, high: int) -> int | None:
-    """`text` as a decimal integer within [low, high], else None."""
+    """`text` as a decimal integer within [low, high], else None.
+
+    Only ASCII digits count: str.isdigit() also accepts '²' and other digits int() refuses.
+    """
     body = text[1:] if text[:1] in "+-" else text
-    if not body.isdigit():
+    if not (body.isascii() and body.isdigit()) or len(body) > MAX_INT_DIGITS:
         return None
     value = int(text)
     return value if low <= value <= high else None

@@ -1,0 +1,92 @@
+"""Nothing an operator (or a broken generator) feeds `havip check` makes a traceback or a hang:
+each file below gets exit 2 and a FILE:LINE error that says what was expected."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from havip.cli import main
+from havip.config import ConfigError, load_config
+from havip.config.parser import MAX_BLOCK_DEPTH
+from havip.config.source import MAX_INCLUDE_DEPTH
+
+
+def instance(priority: str) -> str:
+    return (
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+        f"    priority {priority}\n    virtual_ipaddress {{\n        192.0.2.1\n    }}\n}}\n"
+    )
+
+
+def check(path: Path | str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["check", "-f", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return err
+
+
+def test_a_non_ascii_digit_is_not_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(instance("²"))
+    assert f"{path}:4: error: priority: expected a whole number from 1 to 255, got '²'" in check(
+        path, capsys
+    )
+
+
+def test_a_4301_digit_number_is_out_of_range_and_not_echoed_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(instance("9" * 4301))
+    err = check(path, capsys)
+    assert f"{path}:4: error: priority: expected a whole number from 1 to 255" in err
+    assert max(len(line) for line in err.splitlines()) < 400
+
+
+def test_blocks_nested_too_deep_are_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text("global_defs " + "{ a " * 495 + "}" * 495 + "\n")
+    assert f"nested deeper than {MAX_BLOCK_DEPTH} levels" in check(path, capsys)
+
+
+def test_a_long_include_chain_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for index in range(329):
+        (tmp_path / f"inc{index}.conf").write_text(f"include inc{index + 1}.conf\n")
+    assert f"includes nested deeper than {MAX_INCLUDE_DEPTH} files" in check(
+        tmp_path / "inc0.conf", capsys
+    )
+
+
+def test_an_endless_device_is_refused_before_reading(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "/dev/zero: error: cannot read /dev/zero: not a regular file" in check(
+        "/dev/zero", capsys
+    )
+
+
+def test_a_directory_is_not_a_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert f"cannot read {tmp_path}" in check(tmp_path, capsys)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_give_errors_never_exceptions(data: bytes) -> None:
+    with tempfile.NamedTemporaryFile(suffix=".conf") as file:
+        file.write(data)
+        file.flush()
+        try:
+            load_config(file.name)
+        except ConfigError as error:
+            assert error.diagnostics
