@@ -59,7 +59,6 @@ class RejectReason(StrEnum):
     INTERVAL = "interval"
     OWN_ADVERT = "own_advert"
     UNKNOWN_PEER = "unknown_peer"
-    QUEUE_FULL = "queue_full"
     RECEIVE_ERROR = "receive_error"
 
 
