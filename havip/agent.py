@@ -25,8 +25,17 @@ from havip.executor import Executor
 from havip.hooks import Hooks
 from havip.net.system import Net, SystemNet, VrrpEndpoint
 from havip.notify.runner import NotifyRun
-from havip.observe.tracking_metrics import TrackingMetrics
-from havip.observer import InstanceRuntime, Observer
+from havip.observer import (
+    InstanceRuntime,
+    InstancesChanged,
+    InterfaceTracked,
+    Notified,
+    Observer,
+    PacketDropped,
+    Started,
+    Stepped,
+    TookOver,
+)
 from havip.proto.events import Event
 from havip.proto.model import Reason, RejectReason
 from havip.scheduler import TimerScheduler
@@ -50,14 +59,12 @@ class Agent:
         config: LoadedConfig,
         observer: Observer,
         reload_config: ConfigLoader | None = None,
-        tracking_metrics: TrackingMetrics | None = None,
         net: Callable[[], Net] = SystemNet,
     ) -> None:
         self.supervisor = Supervisor(config)
         self.observer = observer
         self.reload_config = reload_config
-        self.tracking_metrics = tracking_metrics
-        self.hooks = Hooks(config, self._feed, tracking_metrics, self._notified)
+        self.hooks = Hooks(config, self._feed, observer.observe, self._notified)
         self.wall_offset = 0.0
         self.stopped = trio.Event()
         self._open_net = net
@@ -87,7 +94,7 @@ class Agent:
                 self._nursery = nursery
                 nursery.start_soon(self._timers.run)
                 self.wall_offset = time.time() - trio.current_time()
-                self.observer.started(supervisor.create_all(), self.wall_offset)
+                self.observer.observe(Started(supervisor.create_all(), self.wall_offset))
                 await nursery.start(self._run_hooks, self.hooks)
                 supervisor.links = {name: net.link(name) for name in supervisor.interfaces()}
                 supervisor.remove_leftovers()
@@ -141,8 +148,7 @@ class Agent:
 
     def _notified(self, run: NotifyRun) -> None:
         driven = self.supervisor.driven.get(run.name) if run.kind == "INSTANCE" else None
-        if driven is not None:
-            self.observer.notified(driven.runtime, run)
+        self.observer.observe(Notified(run, None if driven is None else driven.runtime))
 
     async def _receive(self, key: fx.EndpointKey, endpoint: VrrpEndpoint) -> None:
         """Serve one endpoint: a bounded batch per wake, each packet stamped on arrival."""
@@ -155,7 +161,7 @@ class Agent:
                 except OSError as error:
                     detail = f"receive failed: {error}"
                     reason = RejectReason.RECEIVE_ERROR
-                    self.observer.packet_dropped(key[0], reason, None, None, detail)
+                    self.observer.observe(PacketDropped(key[0], reason, None, None, detail))
                     await trio.sleep(RECEIVE_RETRY)
                     break
                 if item is None:
@@ -197,7 +203,7 @@ class Agent:
         pending = supervisor.reload_stop(new, trio.current_time())
         self._carry_out()
         old_hooks.close()  # FIFO lines are written at once; the new dispatcher reopens them
-        self.hooks = Hooks(new, self._feed, self.tracking_metrics, self._notified)
+        self.hooks = Hooks(new, self._feed, self.observer.observe, self._notified)
         await self._nursery.start(self._run_hooks, self.hooks)
         supervisor.links = {name: self._net.link(name) for name in supervisor.interfaces()}
         changed = {old.name for old, _new in pending.plan.changed}
@@ -224,27 +230,25 @@ class Agent:
 
     def _carry_out(self) -> None:
         """Carry out the supervisor's effects, in order."""
-        observer = self.observer
+        observe = self.observer.observe
         executor = self._executor
         assert executor is not None
         for effect in self.supervisor.take():
-            if isinstance(effect, fx.Report):
-                observer.outputs(effect.runtime, effect.outputs, effect.now)
+            if isinstance(effect, Stepped):
+                observe(effect)
                 self.hooks.outputs(effect.runtime.name, effect.outputs)
             elif isinstance(effect, fx.Rearm):
                 self._timers.set(effect.driven, effect.driven.machine.get_timer())
             elif isinstance(effect, fx.Transmit):
                 executor.transmit(effect)
-            elif isinstance(effect, fx.Dropped):
-                observer.packet_dropped(
-                    effect.interface, effect.reason, effect.source, effect.runtime, effect.detail
-                )
+            elif isinstance(effect, PacketDropped):
+                observe(effect)
             elif isinstance(effect, fx.ChangeVips):
                 executor.change_vips(effect)
             elif isinstance(effect, fx.Announce):
                 executor.announce(effect)
-            elif isinstance(effect, fx.TookOver):
-                observer.took_over(effect.runtime, effect.change, trio.current_time())
+            elif isinstance(effect, fx.TakeoverDone):
+                observe(TookOver(effect.runtime, effect.change, trio.current_time()))
             else:
                 self._carry_out_rare(effect)
 
@@ -261,11 +265,8 @@ class Agent:
         elif isinstance(effect, fx.GroupNotify):
             log.info("%s", effect.change.log_message)
             self.hooks.notify("GROUP", effect.change.group, effect.change.new, 0)
-        elif isinstance(effect, fx.InterfaceTracked):
-            if self.tracking_metrics is not None:
-                self.tracking_metrics.interface_changed(effect.name, effect.up)
-        elif isinstance(effect, fx.InstancesChanged):
-            self.observer.instances_changed(effect.added, effect.removed, effect.changed)
+        elif isinstance(effect, InterfaceTracked | InstancesChanged):
+            self.observer.observe(effect)
 
     def _open(self, effect: fx.OpenEndpoint) -> None:
         assert self._executor is not None and self._nursery is not None

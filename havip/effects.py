@@ -1,19 +1,26 @@
 """What the supervisor asks the loop to do, and to report: small values carried out in order.
 
-Reports (`Report`, `Dropped`, `TookOver`, `InstancesChanged`, `InterfaceTracked`) go to the
-observers and the notify dispatcher; the others touch the OS through `Net`.
+Reports for the observers (`Stepped`, `PacketDropped`, `InstancesChanged`, `InterfaceTracked`)
+are effects as they are; `TakeoverDone` becomes a `TookOver` report once the loop knows when;
+the others touch the OS through `Net`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from havip.net.netlink import LinkInfo, VipSpec
-from havip.observer import AnnouncementKind, InstanceRuntime
-from havip.proto.events import Output, StateChanged
-from havip.proto.model import Family, IPAddress, RejectReason
+from havip.observer import (
+    AnnouncementKind,
+    InstanceRuntime,
+    InstancesChanged,
+    InterfaceTracked,
+    PacketDropped,
+    Stepped,
+)
+from havip.proto.events import StateChanged
+from havip.proto.model import Family, IPAddress
 from havip.proto.syncgroup import GroupStateChanged
 
 if TYPE_CHECKING:
@@ -21,15 +28,6 @@ if TYPE_CHECKING:
 
 EndpointKey = tuple[str, Family]
 """(interface, family): one VRRP endpoint, shared by that interface's instances of the family."""
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """An instance's state machine produced these outputs at `now` (observers, notify)."""
-
-    runtime: InstanceRuntime
-    outputs: Sequence[Output]
-    now: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,22 +60,11 @@ class Announce:
 
 
 @dataclass(frozen=True, slots=True)
-class TookOver:
+class TakeoverDone:
     """The move to MASTER is carried out (VIPs and first announcement): report its duration."""
 
     runtime: InstanceRuntime
     change: StateChanged
-
-
-@dataclass(frozen=True, slots=True)
-class Dropped:
-    """A packet dropped before reaching an instance's state machine."""
-
-    interface: str
-    reason: RejectReason
-    source: IPAddress | None
-    runtime: InstanceRuntime | None
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,28 +100,13 @@ class GroupNotify:
     change: GroupStateChanged
 
 
-@dataclass(frozen=True, slots=True)
-class InterfaceTracked:
-    """A tracked interface is up or down (the tracking metrics' gauge)."""
-
-    name: str
-    up: bool
-
-
-@dataclass(frozen=True, slots=True)
-class InstancesChanged:
-    added: tuple[InstanceRuntime, ...]
-    removed: tuple[InstanceRuntime, ...]
-    changed: tuple[InstanceRuntime, ...]
-
-
 Effect = (
-    Report
+    Stepped
     | Transmit
     | ChangeVips
     | Announce
-    | TookOver
-    | Dropped
+    | TakeoverDone
+    | PacketDropped
     | OpenEndpoint
     | CloseEndpoint
     | RemoveLeftovers

@@ -15,7 +15,7 @@ import trio
 from havip import effects as fx
 from havip.net.netlink import LinkInfo
 from havip.net.system import Net, VrrpEndpoint
-from havip.observer import Observer
+from havip.observer import Announced, Observer, VipsChanged
 
 log = logging.getLogger("havip")
 
@@ -75,8 +75,8 @@ class Executor:
                 done, failed = self.net.release_vips(link.index, on_device)
             changed.extend(done)
             failures.extend(failed)
-        self.observer.vips_changed(
-            effect.runtime, effect.op, changed, failures, began, trio.current_time()
+        self.observer.observe(
+            VipsChanged(effect.runtime, effect.op, changed, failures, began, trio.current_time())
         )
 
     def announce(self, effect: fx.Announce) -> None:
@@ -89,4 +89,6 @@ class Executor:
         except OSError as error:
             log.error("cannot open a packet socket on %s: %s", effect.device, error)
             return
-        self.observer.announced(effect.runtime, effect.kind, sent, began, trio.current_time())
+        self.observer.observe(
+            Announced(effect.runtime, effect.kind, sent, began, trio.current_time())
+        )

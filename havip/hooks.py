@@ -33,7 +33,7 @@ from havip.notify.security import (
     resolve_run_as,
     script_problem,
 )
-from havip.observe.tracking_metrics import TrackingMetrics
+from havip.observer import ScriptChanged, ScriptRan
 from havip.proto.events import Output, StateChanged, TrackerChanged
 from havip.proto.model import State
 from havip.proto.trackers import Tracking, file_events, script_events
@@ -56,12 +56,12 @@ class Hooks:
         self,
         config: LoadedConfig,
         feed: Feed,
-        metrics: TrackingMetrics | None,
-        on_notify: Callable[[NotifyRun], None] | None = None,
+        report: Callable[[ScriptRan | ScriptChanged], None],
+        on_notify: Callable[[NotifyRun], None],
     ) -> None:
         self._config = config
         self._feed = feed
-        self._metrics = metrics
+        self._report = report
         self._on_notify = on_notify
         self._script_trackings: dict[str, list[Tracking]] = {}
         self._file_trackings: dict[str, list[Tracking]] = {}
@@ -222,12 +222,10 @@ class Hooks:
         return events
 
     def _script_result(self, name: str, ok: bool, duration: float, result: str) -> None:
-        if self._metrics is not None:
-            self._metrics.script_result(name, ok, duration, result)
+        self._report(ScriptRan(name, ok, duration, result))
 
     def _script_changed(self, name: str, up: bool) -> None:
-        if self._metrics is not None:
-            self._metrics.script_changed(name, up)
+        self._report(ScriptChanged(name, up))
         for instance, event in script_events(name, up, self._script_trackings[name]):
             self._feed(instance, event)
 
@@ -237,10 +235,7 @@ class Hooks:
             self._feed(instance, event)
 
     def _notify_done(self, run: NotifyRun) -> None:
-        if self._metrics is not None:
-            self._metrics.notify_done(run)
-        if self._on_notify is not None:
-            self._on_notify(run)
+        self._on_notify(run)
         if run.result != "ok":
             log.error("notify %s for %s %s: %s", run.command, run.name, run.result, run.detail)
 

@@ -1,9 +1,10 @@
-"""The running agent as its subscribers see it: instances and the observer interface.
+"""The running agent as its subscribers see it: instances, reports, and the observer interface.
 
-The agent owns the sockets and the state machines; metrics, logs, spans, notify scripts and
-/status are observers it calls synchronously after each step. Observers must be cheap and
-must never raise into the agent: they run on the receive and timer paths. Times passed to
-observers are the agent's monotonic clock (trio's); `wall_offset` converts them to Unix time.
+Metrics, logs, spans, tracking metrics and /status hear what happens through one method,
+`observe(report)`, called synchronously by the agent's loop with small frozen report values.
+Observers must be cheap and must never raise into the agent: they run on the receive and timer
+paths; each handles the report types it cares about and ignores the rest. Times in reports are
+the agent's monotonic clock (trio's); `Started.wall_offset` converts them to Unix time.
 """
 
 from __future__ import annotations
@@ -38,112 +39,129 @@ class InstanceRuntime:
 
 
 class Observer(Protocol):
-    """What the agent tells its subscribers. Every method must return quickly and not raise."""
+    """Anything that hears the agent's reports. It must return quickly and never raise."""
 
-    def started(self, instances: Sequence[InstanceRuntime], wall_offset: float) -> None:
-        """The agent is up with these instances (create every series now, as zeros)."""
-
-    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
-        """The state machine of `runtime` produced these actions and notifications."""
-
-    def packet_dropped(
-        self,
-        interface: str,
-        reason: RejectReason,
-        source: IPAddress | None,
-        runtime: InstanceRuntime | None,
-        detail: str,
-    ) -> None:
-        """A packet was dropped before reaching an instance (socket layer or codec)."""
-
-    def vips_changed(
-        self,
-        runtime: InstanceRuntime,
-        op: VipOp,
-        changed: Sequence[str],
-        failures: Sequence[str],
-        began: float,
-        ended: float,
-    ) -> None:
-        """VIPs were added or removed between `began` and `ended`: `changed` lists the
-        addresses that succeeded, `failures` describe the ones that did not."""
-
-    def announced(
-        self,
-        runtime: InstanceRuntime,
-        kind: AnnouncementKind,
-        count: int,
-        began: float,
-        ended: float,
-    ) -> None:
-        """`count` gratuitous ARPs or unsolicited NAs were sent for the instance's VIPs."""
-
-    def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
-        """A move to MASTER finished: VIPs installed and the first announcement sent."""
-
-    def instances_changed(
-        self,
-        added: Sequence[InstanceRuntime],
-        removed: Sequence[InstanceRuntime],
-        changed: Sequence[InstanceRuntime],
-    ) -> None:
-        """A reload added and removed instances, and changed some in place (their VIPs or
-        sync group may differ now); untouched ones keep everything."""
-
-    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
-        """A notify script for one of the instance's transitions finished (or was dropped)."""
+    def observe(self, report: Report) -> None: ...
 
 
-class QuietObserver:
-    """An observer that ignores everything: subclass it and override what you need."""
+# --- reports -----------------------------------------------------------------------------------
 
-    def started(self, instances: Sequence[InstanceRuntime], wall_offset: float) -> None:
-        return None
 
-    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
-        return None
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The agent is up with these instances (create every series now, as zeros)."""
 
-    def packet_dropped(
-        self,
-        interface: str,
-        reason: RejectReason,
-        source: IPAddress | None,
-        runtime: InstanceRuntime | None,
-        detail: str,
-    ) -> None:
-        return None
+    instances: Sequence[InstanceRuntime]
+    wall_offset: float
 
-    def vips_changed(
-        self,
-        runtime: InstanceRuntime,
-        op: VipOp,
-        changed: Sequence[str],
-        failures: Sequence[str],
-        began: float,
-        ended: float,
-    ) -> None:
-        return None
 
-    def announced(
-        self,
-        runtime: InstanceRuntime,
-        kind: AnnouncementKind,
-        count: int,
-        began: float,
-        ended: float,
-    ) -> None:
-        return None
+@dataclass(frozen=True, slots=True)
+class Stepped:
+    """An instance's state machine produced these actions and notifications at `now`."""
 
-    def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
-        return None
+    runtime: InstanceRuntime
+    outputs: Sequence[Output]
+    now: float
 
-    def instances_changed(
-        self,
-        added: Sequence[InstanceRuntime],
-        removed: Sequence[InstanceRuntime],
-        changed: Sequence[InstanceRuntime],
-    ) -> None:
-        return None
 
-    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
-        return None
+@dataclass(frozen=True, slots=True)
+class PacketDropped:
+    """A packet was dropped before reaching an instance (socket layer or codec)."""
+
+    interface: str
+    reason: RejectReason
+    source: IPAddress | None
+    runtime: InstanceRuntime | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class VipsChanged:
+    """VIPs were added or removed between `began` and `ended`: `changed` lists the addresses
+    that succeeded, `failures` describe the ones that did not."""
+
+    runtime: InstanceRuntime
+    op: VipOp
+    changed: Sequence[str]
+    failures: Sequence[str]
+    began: float
+    ended: float
+
+
+@dataclass(frozen=True, slots=True)
+class Announced:
+    """`count` gratuitous ARPs or unsolicited NAs were sent for the instance's VIPs."""
+
+    runtime: InstanceRuntime
+    kind: AnnouncementKind
+    count: int
+    began: float
+    ended: float
+
+
+@dataclass(frozen=True, slots=True)
+class TookOver:
+    """A move to MASTER finished at `done_at`: VIPs installed and the first announcement sent."""
+
+    runtime: InstanceRuntime
+    change: StateChanged
+    done_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class InstancesChanged:
+    """A reload added and removed instances, and changed some in place (their VIPs or sync
+    group may differ now); untouched ones keep everything."""
+
+    added: Sequence[InstanceRuntime]
+    removed: Sequence[InstanceRuntime]
+    changed: Sequence[InstanceRuntime]
+
+
+@dataclass(frozen=True, slots=True)
+class Notified:
+    """A notify script finished (or was dropped); `runtime` is None for a sync group's."""
+
+    run: NotifyRun
+    runtime: InstanceRuntime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRan:
+    """One run of a vrrp_script finished: `result` is success, failure, timeout or error."""
+
+    name: str
+    ok: bool
+    duration: float
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptChanged:
+    """A vrrp_script's health changed (after its rise/fall counts)."""
+
+    name: str
+    up: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceTracked:
+    """A tracked interface is up or down."""
+
+    name: str
+    up: bool
+
+
+Report = (
+    Started
+    | Stepped
+    | PacketDropped
+    | VipsChanged
+    | Announced
+    | TookOver
+    | InstancesChanged
+    | Notified
+    | ScriptRan
+    | ScriptChanged
+    | InterfaceTracked
+)

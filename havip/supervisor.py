@@ -22,22 +22,25 @@ from havip.effects import (
     Announce,
     ChangeVips,
     CloseEndpoint,
-    Dropped,
     Effect,
     EndpointKey,
     GroupNotify,
-    InstancesChanged,
-    InterfaceTracked,
     OpenEndpoint,
     Rearm,
     RemoveLeftovers,
-    Report,
-    TookOver,
+    TakeoverDone,
     Transmit,
 )
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.net.vrrpsock import Datagram
-from havip.observer import AnnouncementKind, InstanceRuntime
+from havip.observer import (
+    AnnouncementKind,
+    InstanceRuntime,
+    InstancesChanged,
+    InterfaceTracked,
+    PacketDropped,
+    Stepped,
+)
 from havip.proto import events, syncgroup
 from havip.proto.events import (
     AdvertReceived,
@@ -231,7 +234,7 @@ class Supervisor:
         """A packet received on endpoint `key` at `now`: checked, decoded, handed to its VRID."""
         interface = key[0]
         if isinstance(item, DecodeError):
-            self.effects.append(Dropped(interface, item.reason, None, None, item.detail))
+            self.effects.append(PacketDropped(interface, item.reason, None, None, item.detail))
             return
         endpoint = self._endpoints.get(key)
         payload = item.payload
@@ -239,18 +242,22 @@ class Supervisor:
         runtime = claimed.runtime if claimed is not None else None
         if item.ttl != VRRP_TTL:
             detail = f"TTL {item.ttl}, expected {VRRP_TTL}"
-            self.effects.append(Dropped(interface, RejectReason.TTL, item.source, runtime, detail))
+            self.effects.append(
+                PacketDropped(interface, RejectReason.TTL, item.source, runtime, detail)
+            )
             return
         try:
             advert = decode(payload, source=item.source, destination=item.destination)
         except DecodeError as error:
             self.effects.append(
-                Dropped(interface, error.reason, item.source, runtime, error.detail)
+                PacketDropped(interface, error.reason, item.source, runtime, error.detail)
             )
             return
         if claimed is None:
             detail = f"no instance for VRID {advert.vrid}"
-            self.effects.append(Dropped(interface, RejectReason.VRID, item.source, None, detail))
+            self.effects.append(
+                PacketDropped(interface, RejectReason.VRID, item.source, None, detail)
+            )
             return
         self._step(claimed, claimed.machine.handle(AdvertReceived(advert, item.source), now), now)
 
@@ -387,7 +394,7 @@ class Supervisor:
             return
         runtime = driven.runtime
         effects = self.effects
-        effects.append(Report(runtime, outputs, now))
+        effects.append(Stepped(runtime, outputs, now))
         takeover: StateChanged | None = None
         for output in outputs:
             if isinstance(output, PeerHeard):
@@ -405,7 +412,7 @@ class Supervisor:
             elif isinstance(output, StateChanged) and output.new is State.MASTER:
                 takeover = output
         if takeover is not None:
-            effects.append(TookOver(runtime, takeover))
+            effects.append(TakeoverDone(runtime, takeover))
         effects.append(Rearm(driven))
         if group is not None:
             name = driven.config.name

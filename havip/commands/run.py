@@ -69,9 +69,6 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
         thread_safe_trio_clock(), trace_id=tracing.latest_trace_id if tracing else None
     )
     logs = LogObserver(trio.current_time, span_ids=tracing.current_span_ids if tracing else None)
-    observers: list[Observer] = [metrics, logs]
-    if tracing is not None:
-        observers.append(tracing)
     tracking = TrackingMetrics(
         metrics.registry,
         scripts=config.scripts,
@@ -85,12 +82,10 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
         },
         instances=[instance.name for instance in config.instances],
     )
-    agent = Agent(
-        config,
-        FanoutObserver(observers),
-        reload_config=partial(load_config, path),
-        tracking_metrics=tracking,
-    )
+    observers: list[Observer] = [metrics, logs, tracking]
+    if tracing is not None:
+        observers.append(tracing)
+    agent = Agent(config, FanoutObserver(observers), reload_config=partial(load_config, path))
     try:
         async with trio.open_nursery() as nursery:
             if listen != "off":

@@ -14,17 +14,24 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from havip.notify.runner import NotifyRun
 from havip.observe.tracing import SpanIds
-from havip.observer import AnnouncementKind, InstanceRuntime, VipOp
+from havip.observer import (
+    Announced,
+    InstanceRuntime,
+    InstancesChanged,
+    PacketDropped,
+    Report,
+    Stepped,
+    TookOver,
+    VipsChanged,
+)
 from havip.proto.events import (
     AdvertAnomaly,
     InstallVips,
     MasterConflict,
-    Output,
     PacketRejected,
     PeerHeard,
     PriorityChanged,
@@ -93,11 +100,26 @@ class LogObserver:
 
     # --- Observer -----------------------------------------------------------------------------
 
-    def started(self, instances: Sequence[InstanceRuntime], wall_offset: float) -> None:
-        """Nothing to say yet: each instance logs its first transition (INIT -> BACKUP)."""
+    def observe(self, report: Report) -> None:
+        match report:
+            case Stepped():
+                self._on_outputs(report)
+            case PacketDropped():
+                self._on_packet_dropped(report)
+            case VipsChanged():
+                self._on_vips_changed(report)
+            case Announced():
+                self._on_announced(report)
+            case TookOver():
+                self._on_took_over(report)
+            case InstancesChanged():
+                self._on_instances_changed(report)
+            case _:
+                pass
 
-    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
+    def _on_outputs(self, report: Stepped) -> None:
         """Runs for every advert: nothing is formatted unless a line is actually written."""
+        runtime, outputs = report.runtime, report.outputs
         change: StateChanged | None = None
         for output in outputs:
             if isinstance(output, StateChanged):
@@ -138,26 +160,19 @@ class LogObserver:
         if change is not None and change.new is State.FAULT:
             self._say(runtime, "Now in FAULT state", traced)
 
-    def packet_dropped(
-        self,
-        interface: str,
-        reason: RejectReason,
-        source: IPAddress | None,
-        runtime: InstanceRuntime | None,
-        detail: str,
-    ) -> None:
+    def _on_packet_dropped(self, report: PacketDropped) -> None:
+        interface, reason, source, runtime, detail = (
+            report.interface,
+            report.reason,
+            report.source,
+            report.runtime,
+            report.detail,
+        )
         name = None if runtime is None else runtime.name
         self._rejected(name, interface, reason, source, detail)
 
-    def vips_changed(
-        self,
-        runtime: InstanceRuntime,
-        op: VipOp,
-        changed: Sequence[str],
-        failures: Sequence[str],
-        began: float,
-        ended: float,
-    ) -> None:
+    def _on_vips_changed(self, report: VipsChanged) -> None:
+        runtime, op, failures = report.runtime, report.op, report.failures
         for failure in failures:
             self._log.warning(
                 "VRRP_Instance(%s) cannot %s VIP: %s",
@@ -167,19 +182,13 @@ class LogObserver:
                 extra=self._extra(runtime, traced=True),
             )
 
-    def announced(
-        self,
-        runtime: InstanceRuntime,
-        kind: AnnouncementKind,
-        count: int,
-        began: float,
-        ended: float,
-    ) -> None:
+    def _on_announced(self, report: Announced) -> None:
         """One line per VIP of the announced family, as keepalived does (not one per packet).
 
         The callback does not say which addresses went out, so the line lists the instance's
         VIPs of that family on its interface.
         """
+        runtime, kind = report.runtime, report.kind
         if not self._log.isEnabledFor(logging.INFO):
             return
         template = _ANNOUNCING[kind]
@@ -191,7 +200,8 @@ class LogObserver:
                     runtime, template.format(interface=runtime.interface, address=address), True
                 )
 
-    def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
+    def _on_took_over(self, report: TookOver) -> None:
+        runtime, change, done_at = report.runtime, report.change, report.done_at
         self._log.debug(
             "VRRP_Instance(%s) takeover done in %.6f s (reason=%s)",
             runtime.name,
@@ -200,15 +210,8 @@ class LogObserver:
             extra=self._extra(runtime, traced=False),
         )
 
-    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
-        """Failed notify runs are logged where they are delivered (havip.hooks)."""
-
-    def instances_changed(
-        self,
-        added: Sequence[InstanceRuntime],
-        removed: Sequence[InstanceRuntime],
-        changed: Sequence[InstanceRuntime],
-    ) -> None:
+    def _on_instances_changed(self, report: InstancesChanged) -> None:
+        added, removed, changed = report.added, report.removed, report.changed
         for runtime in removed:
             self._say(runtime, "removed by reload", False)
         for runtime in added:

@@ -25,19 +25,29 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from havip import __version__
-from havip.notify.runner import NotifyRun
 from havip.observe import names
-from havip.observer import AnnouncementKind, InstanceRuntime, VipOp
+from havip.observer import (
+    Announced,
+    AnnouncementKind,
+    InstanceRuntime,
+    InstancesChanged,
+    PacketDropped,
+    Report,
+    Started,
+    Stepped,
+    TookOver,
+    VipOp,
+    VipsChanged,
+)
 from havip.proto.events import (
     AdvertAnomaly,
     MasterConflict,
-    Output,
     PacketRejected,
     PeerHeard,
     SendAdvert,
     StateChanged,
 )
-from havip.proto.model import PRIORITY_RELEASE, Anomaly, IPAddress, Reason, RejectReason, State
+from havip.proto.model import PRIORITY_RELEASE, Anomaly, Reason, RejectReason, State
 
 FAILOVER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 3.5, 4.0, 5.0, 7.5, 10.0)
 """10 ms (fast v3 timers) to 10 s; dense around 3-4 s, where 1 s adverts put a failover."""
@@ -220,11 +230,32 @@ class MetricsObserver:
 
     # --- Observer -----------------------------------------------------------------------------
 
-    def started(self, instances: Sequence[InstanceRuntime], wall_offset: float) -> None:
+    def observe(self, report: Report) -> None:
+        match report:
+            case Started():
+                self._on_started(report)
+            case Stepped():
+                self._on_outputs(report)
+            case PacketDropped():
+                self._on_packet_dropped(report)
+            case VipsChanged():
+                self._on_vips_changed(report)
+            case Announced():
+                self._on_announced(report)
+            case TookOver():
+                self._on_took_over(report)
+            case InstancesChanged():
+                self._on_instances_changed(report)
+            case _:
+                pass
+
+    def _on_started(self, report: Started) -> None:
+        instances, wall_offset = report.instances, report.wall_offset
         self._wall_offset = wall_offset
         self._add(instances)
 
-    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
+    def _on_outputs(self, report: Stepped) -> None:
+        runtime, outputs = report.runtime, report.outputs
         counters = self._instances[runtime]
         for output in outputs:
             if isinstance(output, PeerHeard):
@@ -245,14 +276,8 @@ class MetricsObserver:
                 key = (output.old, output.new, output.reason)
                 counters.transitions[key] = counters.transitions.get(key, 0) + 1
 
-    def packet_dropped(
-        self,
-        interface: str,
-        reason: RejectReason,
-        source: IPAddress | None,
-        runtime: InstanceRuntime | None,
-        detail: str,
-    ) -> None:
+    def _on_packet_dropped(self, report: PacketDropped) -> None:
+        interface, reason, runtime = report.interface, report.reason, report.runtime
         if runtime is not None and runtime in self._instances:
             self._instances[runtime].rejected[reason] += 1
             return
@@ -261,30 +286,18 @@ class MetricsObserver:
             per_reason = self._unmatched_rejects[interface] = dict.fromkeys(RejectReason, 0)
         per_reason[reason] += 1
 
-    def vips_changed(
-        self,
-        runtime: InstanceRuntime,
-        op: VipOp,
-        changed: Sequence[str],
-        failures: Sequence[str],
-        began: float,
-        ended: float,
-    ) -> None:
+    def _on_vips_changed(self, report: VipsChanged) -> None:
+        runtime, op, changed, failures = report.runtime, report.op, report.changed, report.failures
         counters = self._instances[runtime]
         counters.vip_changes[op] += len(changed)
         counters.vip_change_failures[op] += len(failures)
 
-    def announced(
-        self,
-        runtime: InstanceRuntime,
-        kind: AnnouncementKind,
-        count: int,
-        began: float,
-        ended: float,
-    ) -> None:
+    def _on_announced(self, report: Announced) -> None:
+        runtime, kind, count = report.runtime, report.kind, report.count
         self._instances[runtime].announcements[kind] += count
 
-    def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
+    def _on_took_over(self, report: TookOver) -> None:
+        runtime, change, done_at = report.runtime, report.change, report.done_at
         counters = self._instances[runtime]
         trace_id = self._trace_id(runtime) if self._trace_id is not None else None
         exemplar = {"trace_id": trace_id} if trace_id else None
@@ -294,15 +307,8 @@ class MetricsObserver:
                 max(0.0, done_at - change.last_master_heard), exemplar=exemplar
             )
 
-    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
-        """Notify runs are counted by TrackingMetrics, which sees every run, groups too."""
-
-    def instances_changed(
-        self,
-        added: Sequence[InstanceRuntime],
-        removed: Sequence[InstanceRuntime],
-        changed: Sequence[InstanceRuntime],
-    ) -> None:
+    def _on_instances_changed(self, report: InstancesChanged) -> None:
+        added, removed, changed = report.added, report.removed, report.changed
         for runtime in removed:
             if self._instances.pop(runtime, None) is not None:
                 self._failover.remove(runtime.name)

@@ -13,7 +13,7 @@ Tracing is opt-in through the standard OTEL_* variables; when they do not ask fo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -28,10 +28,19 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Span, Status, StatusCode
 
 from havip import __version__
-from havip.notify.runner import NotifyRun
-from havip.observer import AnnouncementKind, InstanceRuntime, VipOp
-from havip.proto.events import Output, StateChanged
-from havip.proto.model import IPAddress, RejectReason, State
+from havip.observer import (
+    Announced,
+    InstanceRuntime,
+    InstancesChanged,
+    Notified,
+    Report,
+    Started,
+    Stepped,
+    TookOver,
+    VipsChanged,
+)
+from havip.proto.events import StateChanged
+from havip.proto.model import State
 
 TRANSITION_SPAN = "vrrp.transition"
 ANNOUNCE_SPAN = "vrrp.announce"
@@ -142,33 +151,44 @@ class TracingObserver:
 
     # --- Observer -----------------------------------------------------------------------------
 
-    def started(self, instances: Sequence[InstanceRuntime], wall_offset: float) -> None:
+    def observe(self, report: Report) -> None:
+        match report:
+            case Started():
+                self._on_started(report)
+            case Stepped():
+                self._on_outputs(report)
+            case VipsChanged():
+                self._on_vips_changed(report)
+            case Announced():
+                self._on_announced(report)
+            case TookOver():
+                self._on_took_over(report)
+            case InstancesChanged():
+                self._on_instances_changed(report)
+            case Notified():
+                self._on_notified(report)
+            case _:
+                pass
+
+    def _on_started(self, report: Started) -> None:
+        wall_offset = report.wall_offset
         self._wall_offset = wall_offset
 
-    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
+    def _on_outputs(self, report: Stepped) -> None:
+        runtime, outputs, now = report.runtime, report.outputs, report.now
         for output in outputs:
             if isinstance(output, StateChanged):
                 self._transition(runtime, output, now)
 
-    def packet_dropped(
-        self,
-        interface: str,
-        reason: RejectReason,
-        source: IPAddress | None,
-        runtime: InstanceRuntime | None,
-        detail: str,
-    ) -> None:
-        """Dropped packets are metrics and debug logs, not spans."""
-
-    def vips_changed(
-        self,
-        runtime: InstanceRuntime,
-        op: VipOp,
-        changed: Sequence[str],
-        failures: Sequence[str],
-        began: float,
-        ended: float,
-    ) -> None:
+    def _on_vips_changed(self, report: VipsChanged) -> None:
+        runtime, op, changed, failures, began, ended = (
+            report.runtime,
+            report.op,
+            report.changed,
+            report.failures,
+            report.began,
+            report.ended,
+        )
         parent = self._current.get(runtime)
         if parent is None:
             return
@@ -182,31 +202,28 @@ class TracingObserver:
             span.set_status(Status(StatusCode.ERROR, "; ".join(failures)))
         span.end(end_time=self._ns(ended))
 
-    def announced(
-        self,
-        runtime: InstanceRuntime,
-        kind: AnnouncementKind,
-        count: int,
-        began: float,
-        ended: float,
-    ) -> None:
+    def _on_announced(self, report: Announced) -> None:
+        runtime, kind, count, began, ended = (
+            report.runtime,
+            report.kind,
+            report.count,
+            report.began,
+            report.ended,
+        )
         parent = self._current.get(runtime)
         if parent is None:
             return
         span = self._child(parent, ANNOUNCE_SPAN, began, {"kind": kind, "count": count})
         span.end(end_time=self._ns(ended))
 
-    def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
+    def _on_took_over(self, report: TookOver) -> None:
+        runtime, done_at = report.runtime, report.done_at
         span = self._current.pop(runtime, None)
         if span is not None:
             span.end(end_time=self._ns(done_at))
 
-    def instances_changed(
-        self,
-        added: Sequence[InstanceRuntime],
-        removed: Sequence[InstanceRuntime],
-        changed: Sequence[InstanceRuntime],
-    ) -> None:
+    def _on_instances_changed(self, report: InstancesChanged) -> None:
+        removed = report.removed
         for runtime in removed:
             span = self._current.pop(runtime, None)
             if span is not None and span.is_recording():
@@ -214,8 +231,11 @@ class TracingObserver:
             self._latest_trace_id.pop(runtime, None)
             self._latest_into.pop(runtime, None)
 
-    def notified(self, runtime: InstanceRuntime, run: NotifyRun) -> None:
+    def _on_notified(self, report: Notified) -> None:
         """A child span of the transition whose notification the script delivered."""
+        runtime, run = report.runtime, report.run
+        if runtime is None:
+            return
         parent = self._latest_into.get(runtime, {}).get(run.state.lower())
         if parent is None or run.began is None or run.ended is None:
             return

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from havip.notify.runner import NotifyRun
 from havip.observe import names
+from havip.observer import InterfaceTracked, Notified, Report, ScriptChanged, ScriptRan
 
 SCRIPT_RESULTS = ("success", "failure", "timeout", "error")
 NOTIFY_RESULTS = ("ok", "failed", "timeout", "dropped")
@@ -25,7 +25,8 @@ def _bare(metric: names.Metric) -> str:
 
 
 class TrackingMetrics:
-    """Script, interface and notify series, registered on the agent's registry."""
+    """Script, interface and notify series on the agent's registry: an observer of the
+    ScriptRan, ScriptChanged, InterfaceTracked and Notified reports."""
 
     def __init__(
         self,
@@ -73,15 +74,16 @@ class TrackingMetrics:
             for result in NOTIFY_RESULTS:
                 self.notify_runs.labels(instance, result)
 
-    def script_result(self, name: str, ok: bool, duration: float, result: str) -> None:
-        self.script_runs.labels(name, result).inc()
-        self.script_duration.labels(name).observe(duration)
-
-    def script_changed(self, name: str, up: bool) -> None:
-        self.script_up.labels(name).set(1 if up else 0)
-
-    def interface_changed(self, name: str, up: bool) -> None:
-        self.interface_up.labels(name).set(1 if up else 0)
-
-    def notify_done(self, run: NotifyRun) -> None:
-        self.notify_runs.labels(run.name, run.result).inc()
+    def observe(self, report: Report) -> None:
+        match report:
+            case ScriptRan(name=name, duration=duration, result=result):
+                self.script_runs.labels(name, result).inc()
+                self.script_duration.labels(name).observe(duration)
+            case ScriptChanged(name=name, up=up):
+                self.script_up.labels(name).set(1 if up else 0)
+            case InterfaceTracked(name=name, up=up):
+                self.interface_up.labels(name).set(1 if up else 0)
+            case Notified(run=run):
+                self.notify_runs.labels(run.name, run.result).inc()
+            case _:
+                pass

@@ -17,6 +17,7 @@ import trio.testing
 from havip.observe.http import HttpApp, parse_listen, serve_http
 from havip.observe.metrics import MetricsObserver, thread_safe_trio_clock
 from havip.observe.status import build_status
+from havip.observer import Started
 
 from .test_metrics import V1_MASTER, V6_HIGHER, WALL_OFFSET, run_scenario, two_instances
 
@@ -285,7 +286,7 @@ async def test_metrics_rendered_in_a_worker_thread_see_the_agent_clock(
 ) -> None:
     metrics = MetricsObserver(thread_safe_trio_clock(), process_metrics=False)
     v1, v6 = two_instances()
-    metrics.started([v1, v6], WALL_OFFSET)
+    metrics.observe(Started([v1, v6], WALL_OFFSET))
     v1.peers[V1_MASTER] = (200, trio.current_time())  # heard just now
     v6.peers[V6_HIGHER] = (200, trio.current_time() - 60)  # silent for a minute
     app = HttpApp(registry=metrics.registry, status=dict, alive=lambda: True)

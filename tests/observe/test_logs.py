@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from havip.observe.fanout import FanoutObserver
 from havip.observe.logs import JsonFormatter, LogObserver, make_formatter, setup_logging
 from havip.observe.tracing import TracingObserver
+from havip.observer import PacketDropped, Started, Stepped
 from havip.proto.events import (
     AdvertAnomaly,
     AdvertReceived,
@@ -184,15 +185,17 @@ def test_rejected_packets_log_once_per_reason_and_instance_every_ten_seconds(
     clock = FakeClock()
     observer = LogObserver(clock, logger=logger)
     v1, v6 = two_instances()
-    observer.started([v1, v6], 0.0)
+    observer.observe(Started([v1, v6], 0.0))
     flood = [PacketRejected(RejectReason.ADDRESS_LIST, V1_MASTER, "addresses differ")]
     for step in range(100):
         clock.now = step * 0.05  # 100 packets in 5 s
-        observer.outputs(v1, flood, clock.now)
-        observer.packet_dropped("eth0", RejectReason.TTL, V1_MASTER, None, "TTL 1")
-    observer.outputs(v6, [PacketRejected(RejectReason.ADDRESS_LIST, V1_MASTER, "x")], clock.now)
+        observer.observe(Stepped(v1, flood, clock.now))
+        observer.observe(PacketDropped("eth0", RejectReason.TTL, V1_MASTER, None, "TTL 1"))
+    observer.observe(
+        Stepped(v6, [PacketRejected(RejectReason.ADDRESS_LIST, V1_MASTER, "x")], clock.now)
+    )
     clock.now = 10.0
-    observer.outputs(v1, flood, clock.now)
+    observer.observe(Stepped(v1, flood, clock.now))
     lines = records.messages(logging.DEBUG)
     assert lines == [
         "VRRP_Instance(VI_1) ignoring VRRP packet from 192.0.2.20: addresses differ "
@@ -209,9 +212,9 @@ def test_rejections_cost_nothing_when_info_is_off(logger: logging.Logger, record
     clock = FakeClock()
     observer = LogObserver(clock, logger=logger)
     v1, _v6 = two_instances()
-    observer.packet_dropped("eth0", RejectReason.TTL, IPv4Address("192.0.2.1"), v1, "TTL 1")
+    observer.observe(PacketDropped("eth0", RejectReason.TTL, IPv4Address("192.0.2.1"), v1, "TTL 1"))
     logger.setLevel(logging.INFO)
-    observer.packet_dropped("eth0", RejectReason.TTL, IPv4Address("192.0.2.1"), v1, "TTL 1")
+    observer.observe(PacketDropped("eth0", RejectReason.TTL, IPv4Address("192.0.2.1"), v1, "TTL 1"))
     # the line skipped while info was off did not use up the 10 s allowance
     assert len(records.messages(logging.DEBUG)) == 1
 
@@ -222,14 +225,14 @@ def test_accepted_anomalies_log_once_per_kind_and_instance_every_ten_seconds(
     clock = FakeClock()
     observer = LogObserver(clock, logger=logger)
     v1, v6 = two_instances()
-    observer.started([v1, v6], 0.0)
+    observer.observe(Started([v1, v6], 0.0))
     mismatch = AdvertAnomaly(Anomaly.ADDRESS_LIST, V1_MASTER, "expected 2 VIPs but received 1")
     trailer = AdvertAnomaly(Anomaly.TRAILING_BYTES, V1_MASTER, "28 bytes after the VRRP message")
     for step in range(50):
         clock.now = step * 0.1
-        observer.outputs(v1, [mismatch, trailer], clock.now)
+        observer.observe(Stepped(v1, [mismatch, trailer], clock.now))
     clock.now = 10.0
-    observer.outputs(v1, [mismatch], clock.now)
+    observer.observe(Stepped(v1, [mismatch], clock.now))
     assert records.messages() == [
         "VRRP_Instance(VI_1) expected 2 VIPs but received 1 from 192.0.2.20, advert accepted "
         "(anomaly=address_list)",

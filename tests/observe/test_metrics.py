@@ -26,7 +26,20 @@ from havip.observe import names
 from havip.observe.fanout import FanoutObserver
 from havip.observe.metrics import MetricsObserver, sorted_vips
 from havip.observe.tracing import TracingObserver
-from havip.observer import AnnouncementKind, InstanceRuntime, Observer, QuietObserver, VipOp
+from havip.observer import (
+    Announced,
+    AnnouncementKind,
+    InstanceRuntime,
+    InstancesChanged,
+    Observer,
+    PacketDropped,
+    Report,
+    Started,
+    Stepped,
+    TookOver,
+    VipOp,
+    VipsChanged,
+)
 from havip.proto.events import (
     AdvertReceived,
     Announce,
@@ -101,7 +114,7 @@ class ScriptedAgent:
     """(instance name, op) -> the failures the next VIP changes of that kind report."""
 
     def start(self, runtimes: Sequence[InstanceRuntime], now: float) -> None:
-        self.observer.started(runtimes, WALL_OFFSET)
+        self.observer.observe(Started(runtimes, WALL_OFFSET))
         for runtime in runtimes:
             self.event(runtime, Start(), now)
 
@@ -118,7 +131,7 @@ class ScriptedAgent:
         return outputs
 
     def step(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
-        self.observer.outputs(runtime, outputs, now)
+        self.observer.observe(Stepped(runtime, outputs, now))
         clock = now
         takeover: StateChanged | None = None
         for output in outputs:
@@ -128,17 +141,19 @@ class ScriptedAgent:
                 op: VipOp = "add" if isinstance(output, InstallVips) else "remove"
                 failures = self.vip_failures.get((runtime.name, op), [])
                 changed = [vip for vip in runtime.vips if not any(vip in f for f in failures)]
-                self.observer.vips_changed(runtime, op, changed, failures, clock, clock + VIP_WORK)
+                self.observer.observe(
+                    VipsChanged(runtime, op, changed, failures, clock, clock + VIP_WORK)
+                )
                 clock += VIP_WORK
             elif isinstance(output, Announce):
                 kind: AnnouncementKind = "na" if runtime.family is Family.IPV6 else "garp"
                 sent = output.count * len(runtime.vips)
-                self.observer.announced(runtime, kind, sent, clock, clock + VIP_WORK)
+                self.observer.observe(Announced(runtime, kind, sent, clock, clock + VIP_WORK))
                 clock += VIP_WORK
             elif isinstance(output, StateChanged) and output.new is State.MASTER:
                 takeover = output
         if takeover is not None:
-            self.observer.took_over(runtime, takeover, clock)
+            self.observer.observe(TookOver(runtime, takeover, clock))
 
 
 def two_instances() -> tuple[InstanceRuntime, InstanceRuntime]:
@@ -163,9 +178,11 @@ def run_scenario(observer: Observer) -> tuple[InstanceRuntime, InstanceRuntime]:
     agent.event(v1, AdvertReceived(advert_for(v1, 200), V1_MASTER), 1.5)
     other_version = advert_for(v1, 200, version=2)
     agent.event(v1, AdvertReceived(other_version, V1_MASTER), 1.7)
-    observer.packet_dropped("eth0", RejectReason.AUTH_TYPE, V1_MASTER, v1, "auth type 7")
-    observer.packet_dropped("eth0", RejectReason.TTL, V1_MASTER, v1, "TTL 64, expected 255")
-    observer.packet_dropped("eth0", RejectReason.VRID, V1_LOWER, None, "no instance for VRID 9")
+    observer.observe(PacketDropped("eth0", RejectReason.AUTH_TYPE, V1_MASTER, v1, "auth type 7"))
+    observer.observe(PacketDropped("eth0", RejectReason.TTL, V1_MASTER, v1, "TTL 64, expected 255"))
+    observer.observe(
+        PacketDropped("eth0", RejectReason.VRID, V1_LOWER, None, "no instance for VRID 9")
+    )
     agent.timer(v1)  # master down: VI_1 takes over
     mid_migration = advert_for(v1, 50, addresses=V1_VIPS[:1], trailer=bytes(28))
     agent.event(v1, AdvertReceived(mid_migration, V1_LOWER), 6.0)
@@ -292,7 +309,7 @@ def test_failover_histogram_measures_last_advert_heard_to_takeover_done() -> Non
 def test_last_transition_timestamp_is_unix_time_and_zero_before_any() -> None:
     v1, v6 = two_instances()
     observer = MetricsObserver(lambda: 0.0, process_metrics=False)
-    observer.started([v1, v6], WALL_OFFSET)
+    observer.observe(Started([v1, v6], WALL_OFFSET))
     name = names.VRRP_LAST_TRANSITION_TIMESTAMP.name
     assert value(observer, name, vrrp_instance="VI_1") == 0
     ScriptedAgent(observer).event(v1, Start(), 12.5)
@@ -302,7 +319,7 @@ def test_last_transition_timestamp_is_unix_time_and_zero_before_any() -> None:
 def test_instance_info_labels_describe_the_group() -> None:
     v1, v6 = two_instances()
     observer = MetricsObserver(lambda: 0.0, process_metrics=False)
-    observer.started([v1, v6], WALL_OFFSET)
+    observer.observe(Started([v1, v6], WALL_OFFSET))
     info = {
         dict(labels)["vrrp_instance"]: dict(labels)
         for name, labels in samples(observer)
@@ -364,7 +381,7 @@ def expected_series(runtime: InstanceRuntime) -> set[tuple[str, frozenset[tuple[
 def test_every_series_of_every_instance_exists_at_start_up() -> None:
     v1, v6 = two_instances()
     observer = MetricsObserver(lambda: 0.0, process_metrics=False)
-    observer.started([v1, v6], WALL_OFFSET)
+    observer.observe(Started([v1, v6], WALL_OFFSET))
     scraped = samples(observer)
     for runtime in (v1, v6):
         assert expected_series(runtime) <= scraped.keys()
@@ -385,7 +402,7 @@ def test_every_series_of_every_instance_exists_at_start_up() -> None:
 def test_unmatched_rejections_exist_for_each_configured_interface() -> None:
     v1, v6 = two_instances()
     observer = MetricsObserver(lambda: 0.0, process_metrics=False)
-    observer.started([v1, v6], WALL_OFFSET)
+    observer.observe(Started([v1, v6], WALL_OFFSET))
     scraped = samples(observer)
     for interface in ("eth0", "eth1"):
         for reject in RejectReason:
@@ -417,7 +434,7 @@ def test_reload_removes_the_series_of_removed_instances_and_creates_the_added() 
     observer = MetricsObserver(lambda: 7.0, process_metrics=False)
     _v1, v6 = run_scenario(observer)
     added = make_runtime("VI_7", 53, "eth2", (IPv4Address("198.51.100.7"),), V1_ME)
-    observer.instances_changed([added], [v6], [])
+    observer.observe(InstancesChanged([added], [v6], []))
     scraped = samples(observer)
     assert not any(("vrrp_instance", "VI_6") in labels for _name, labels in scraped)
     assert expected_series(added) <= scraped.keys()
@@ -471,14 +488,14 @@ def test_without_tracing_no_exemplar_is_attached() -> None:
 # --- fan-out ------------------------------------------------------------------------------------
 
 
-class Exploding(QuietObserver):
-    """A subscriber with a bug in every callback the scenario uses."""
+class Exploding:
+    """A subscriber with a bug for two kinds of report the scenario uses."""
 
-    def outputs(self, runtime: InstanceRuntime, outputs: Sequence[Output], now: float) -> None:
-        raise RuntimeError("bug in a subscriber")
-
-    def took_over(self, runtime: InstanceRuntime, change: StateChanged, done_at: float) -> None:
-        raise KeyError("another bug")
+    def observe(self, report: Report) -> None:
+        if isinstance(report, Stepped):
+            raise RuntimeError("bug in a subscriber")
+        if isinstance(report, TookOver):
+            raise KeyError("another bug")
 
 
 def test_fanout_survives_a_raising_observer_and_still_feeds_the_others(
@@ -490,11 +507,11 @@ def test_fanout_survives_a_raising_observer_and_still_feeds_the_others(
     run_scenario(fanout)
     run_scenario(reference)
     assert render(healthy) == render(reference)
-    assert fanout.failures[("Exploding", "outputs")] > 2
-    assert fanout.failures[("Exploding", "took_over")] == 3
-    logged = [r for r in caplog.records if "Exploding.outputs raised" in r.getMessage()]
+    assert fanout.failures[("Exploding", "Stepped")] > 2
+    assert fanout.failures[("Exploding", "TookOver")] == 3
+    logged = [r for r in caplog.records if "Exploding raised on Stepped" in r.getMessage()]
     # logged at the 1st, 2nd, 4th, 8th... failure only
-    counts = fanout.failures[("Exploding", "outputs")]
+    counts = fanout.failures[("Exploding", "Stepped")]
     assert len(logged) == counts.bit_length()
     assert all(record.exc_info for record in logged)
 

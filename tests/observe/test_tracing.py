@@ -13,6 +13,7 @@ from opentelemetry.trace import StatusCode
 from havip import __version__
 from havip.notify.runner import NotifyRun
 from havip.observe.tracing import TracingObserver, setup_tracing, tracing_requested
+from havip.observer import Announced, InstancesChanged, Notified, Started, Stepped
 from havip.proto.events import AdvertReceived, Start
 
 from .test_metrics import (
@@ -145,7 +146,7 @@ def test_takeover_done_ends_the_current_span_but_keeps_its_trace_id(
     assert tracing.latest_trace_id(v1) == f"{takeover.context.trace_id:032x}"
     # an announcement round after the takeover (a garp refresh) is not traced
     recorded = len(exporter.get_finished_spans())
-    tracing.announced(v1, "garp", 2, 10.0, 10.1)
+    tracing.observe(Announced(v1, "garp", 2, 10.0, 10.1))
     assert len(exporter.get_finished_spans()) == recorded
 
 
@@ -153,14 +154,16 @@ def test_a_superseded_takeover_span_is_ended_as_an_error(
     tracing: TracingObserver, exporter: InMemorySpanExporter
 ) -> None:
     v1, v6 = two_instances()
-    tracing.started([v1, v6], WALL_OFFSET)
+    tracing.observe(Started([v1, v6], WALL_OFFSET))
     for output in v1.machine.handle(Start(), 0.0):
-        tracing.outputs(v1, [output], 0.0)
+        tracing.observe(Stepped(v1, [output], 0.0))
     deadline = v1.machine.get_timer()
     assert deadline is not None
-    tracing.outputs(v1, v1.machine.handle_timer(deadline), deadline)  # to MASTER, no took_over
+    tracing.observe(
+        Stepped(v1, v1.machine.handle_timer(deadline), deadline)
+    )  # to MASTER, no took_over
     higher = v1.machine.handle(AdvertReceived(advert_for(v1, 250), V1_MASTER), deadline + 0.5)
-    tracing.outputs(v1, higher, deadline + 0.5)
+    tracing.observe(Stepped(v1, higher, deadline + 0.5))
     unfinished = transitions(exporter.get_finished_spans(), "VI_1")[1]
     assert (unfinished.attributes or {})["vrrp.to"] == "master"
     assert unfinished.end_time == ns(deadline + 0.5)
@@ -172,7 +175,7 @@ def test_removed_instances_forget_their_spans(
 ) -> None:
     v1, v6 = two_instances()
     ScriptedAgent(tracing).start([v1, v6], 0.0)
-    tracing.instances_changed([], [v6], [])
+    tracing.observe(InstancesChanged([], [v6], []))
     assert tracing.latest_trace_id(v6) is None
     assert tracing.current_span_ids(v6) is None
     assert tracing.latest_trace_id(v1) is not None
@@ -238,7 +241,7 @@ def test_a_notify_run_is_a_child_span_of_the_transition_it_reported(
         21.0,
         "killed after 1 s",
     )
-    tracing.notified(v1, run)
+    tracing.observe(Notified(run, v1))
     spans = exporter.get_finished_spans()
     (notify,) = [s for s in children_of(spans, master_at) if s.name == "vrrp.notify"]
     assert dict(notify.attributes or {}) == {

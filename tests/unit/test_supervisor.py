@@ -10,6 +10,7 @@ from havip.config import load_config
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.net.netlink import LinkInfo
 from havip.net.vrrpsock import Datagram
+from havip.observer import PacketDropped
 from havip.proto.model import (
     VRRP_MCAST_GROUP4,
     Advertisement,
@@ -69,7 +70,7 @@ def test_takeover_effects_come_in_order(tmp_path: Path) -> None:
     assert deadline is not None
     built.timer(driven, deadline)
     assert kinds(built.take()) == [
-        "Report", "ChangeVips", "Transmit", "Announce", "TookOver", "Rearm"
+        "Stepped", "ChangeVips", "Transmit", "Announce", "TakeoverDone", "Rearm"
     ]  # fmt: skip
 
 
@@ -77,20 +78,20 @@ def test_a_packet_with_a_low_ttl_is_dropped_and_reported(tmp_path: Path) -> None
     built = started(tmp_path)
     built.datagram(KEY, datagram(200, ttl=64), 1.0)
     (dropped,) = built.take()
-    assert isinstance(dropped, fx.Dropped) and dropped.reason is RejectReason.TTL
+    assert isinstance(dropped, PacketDropped) and dropped.reason is RejectReason.TTL
     assert dropped.runtime is built.runtimes[0]
 
 
 def test_a_malformed_header_is_reported_without_an_instance(tmp_path: Path) -> None:
     built = started(tmp_path)
     built.datagram(KEY, DecodeError(RejectReason.LENGTH, "short"), 1.0)
-    assert built.take() == [fx.Dropped("eth0", RejectReason.LENGTH, None, None, "short")]
+    assert built.take() == [PacketDropped("eth0", RejectReason.LENGTH, None, None, "short")]
 
 
 def test_a_higher_master_is_followed(tmp_path: Path) -> None:
     built = started(tmp_path)
     built.datagram(KEY, datagram(200), 1.0)
-    assert kinds(built.take()) == ["Report", "Rearm"]
+    assert kinds(built.take()) == ["Stepped", "Rearm"]
     assert built.runtimes[0].machine.master_address == PEER
 
 
