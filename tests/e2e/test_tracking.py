@@ -487,13 +487,15 @@ def test_sigterm_runs_notify_stop(lab: Lab, routers: Routers, tmp_path: Path) ->
     log = tmp_path / "stop.log"
     recorder = write_recorder(tmp_path, log)
     routers.havip(r1, config(RouterSpec(priority=150)))
+    # r2 starts once r1 is master: started together, r2's interpreter may come up first and
+    # take over before it hears r1, which would add a MASTER line this test is not about
+    wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
     spec = RouterSpec(
         priority=100,
         global_extra=SCRIPT_GLOBALS,
         extra=(f'notify_stop "{recorder} stop"', f'notify "{recorder} notify"'),
     )
     backup = routers.havip(r2, config(spec))
-    wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
     wait_for(lambda: state_of(backup) == "backup", WAIT, "r2 backup")
     wait_for(lambda: len(read_lines(log)) >= 1, WAIT, "r2's BACKUP notify")
 
