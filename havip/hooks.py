@@ -45,6 +45,8 @@ log = logging.getLogger("havip")
 Feed = Callable[[str, TrackerChanged], None]
 """(instance name, event): hands a tracker's change to one instance."""
 
+NO_NOTIFY = NotifyScripts()
+
 STOP_NOTIFY_GRACE = 0.8
 """How long shutdown waits for notify_stop scripts, so that havip still exits within 1 s."""
 
@@ -180,6 +182,9 @@ class Hooks:
         return trackers
 
     def _notify_scripts(self, owner: VrrpInstance | SyncGroup) -> NotifyScripts:
+        lines = (owner.notify, owner.notify_master, owner.notify_backup)
+        if not any((*lines, owner.notify_fault, owner.notify_stop)):
+            return NO_NOTIFY  # no user lookup for the many instances without notify lines
         what = f"notify script of {owner.name}"
         run_as = self._run_as(None, None, what)
 

@@ -297,18 +297,24 @@ class Supervisor:
         self._groups = _sync_groups(new)
         return PendingReload(plan, tuple(removed))
 
-    def reload_start(self, pending: PendingReload, now: float) -> list[str]:
-        """Second half, once the new notify dispatcher runs: change in place (no state change,
-        no VIP gap), create the new instances; return their names for `bring_up` (after the
-        loop has fed them their initial tracker values)."""
+    def reconfigure(
+        self, pairs: Sequence[tuple[InstanceConfig, InstanceConfig]], now: float
+    ) -> list[InstanceRuntime]:
+        """Second half, part one, once the new notify dispatcher runs: apply changed settings
+        in place (no state change, no VIP gap); the loop may yield between batches."""
         changed = []
-        for old, config in pending.plan.changed:
+        for old, config in pairs:
             driven = self.driven[old.name]
             changed.append(self._reconfigure(driven, config))
             settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
             self._feed(driven, Reconfigure(settings, self._tracker_names(driven)), now)
             driven.retired_specs = ()
             self._feed_links(driven, now)
+        return changed
+
+    def create_added(self, pending: PendingReload, changed: Sequence[InstanceRuntime]) -> list[str]:
+        """Second half, part two: create the new instances, report the reload, and return the
+        new names for `bring_up` (after the loop has fed them their initial tracker values)."""
         added = [self._create(config).runtime for config in pending.plan.added]
         self.effects.append(InstancesChanged(tuple(added), pending.removed, tuple(changed)))
         return [runtime.name for runtime in added]

@@ -211,13 +211,11 @@ class LogObserver:
         )
 
     def _on_instances_changed(self, report: InstancesChanged) -> None:
-        added, removed, changed = report.added, report.removed, report.changed
+        added, removed = report.added, report.removed
         for runtime in removed:
             self._say(runtime, "removed by reload", False)
         for runtime in added:
             self._say(runtime, "added by reload", False)
-        for runtime in changed:
-            self._say(runtime, "reconfigured in place by reload", False)
 
     # --- helpers ------------------------------------------------------------------------------
 
