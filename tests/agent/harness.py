@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trio
+import trio.testing
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -62,3 +63,16 @@ async def running_agent(config_text: str, net: FakeNet, directory: Path) -> Asyn
             yield Running(agent, net, metrics, path)
         finally:
             agent.request_stop()
+
+
+@asynccontextmanager
+async def settled_agent(
+    clock: trio.testing.MockClock, config_text: str, directory: Path
+) -> AsyncIterator[Running]:
+    """The agent on a fake Net with one link, eth0, after 5 s alone on it: every instance
+    of `config_text` has become master."""
+    net = FakeNet(clock)
+    net.add_link("eth0")
+    async with running_agent(config_text, net, directory) as run:
+        await trio.sleep(5.0)
+        yield run

@@ -22,7 +22,7 @@ from havip.proto.model import AUTH_PASS, VRRP_MCAST_GROUP4, Advertisement, Famil
 from havip.supervisor import PEERS_PER_INSTANCE
 
 from .fakenet import FakeNet, Flood, advert_datagram
-from .harness import adverts, running_agent
+from .harness import adverts, running_agent, settled_agent
 
 VIP = IPv4Address("192.0.2.100")
 OTHER = IPv4Address("192.0.2.9")
@@ -98,10 +98,8 @@ async def test_a_receive_error_is_counted_and_receiving_goes_on(
 async def test_peer_table_stays_bounded_under_forged_sources(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(master_conf(), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, master_conf(), tmp_path) as run:
+        net = run.net
         endpoint = net.endpoint("eth0")
         lower = Advertisement(2, 51, 50, 100, (VIP,), AUTH_PASS, b"right\0\0\0")
         forged_sources = [
@@ -137,10 +135,8 @@ async def test_ipv6_instance_is_exported_as_ipv6(
 async def test_sigterm_hands_over_with_priority_zero_and_releases_the_vips(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(master_conf(), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, master_conf(), tmp_path) as run:
+        net = run.net
         assert net.holds("eth0") == {str(VIP)}
         os.kill(os.getpid(), signal.SIGTERM)
         with trio.fail_after(2):
@@ -155,10 +151,8 @@ async def test_sigterm_hands_over_with_priority_zero_and_releases_the_vips(
 async def test_link_down_is_fault_and_link_up_is_backup_again(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(master_conf(), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, master_conf(), tmp_path) as run:
+        net = run.net
         machine = run.agent.runtimes[0].machine
         assert machine.state is State.MASTER
         net.set_link("eth0", up=False)

@@ -18,7 +18,7 @@ from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.proto.model import State
 
 from .fakenet import FakeNet
-from .harness import Running, adverts, running_agent
+from .harness import Running, adverts, settled_agent
 
 VIP = "192.0.2.100"
 SECOND_VIP = "192.0.2.101"
@@ -48,10 +48,8 @@ def removals(net: FakeNet) -> list[tuple[str, ...]]:
 async def test_priority_change_keeps_the_master_and_its_vips(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(keepalived_conf(spec()), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, keepalived_conf(spec()), tmp_path) as run:
+        net = run.net
         machine = run.agent.runtimes[0].machine
         assert machine.state is State.MASTER
         await reload(run, keepalived_conf(spec(priority=120)))
@@ -65,10 +63,8 @@ async def test_priority_change_keeps_the_master_and_its_vips(
 async def test_adding_and_removing_a_vip_changes_only_that_vip(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(keepalived_conf(spec()), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, keepalived_conf(spec()), tmp_path) as run:
+        net = run.net
         await reload(run, keepalived_conf(spec(vips=(f"{VIP}/24", f"{SECOND_VIP}/24"))))
         assert net.holds("eth0") == {VIP, SECOND_VIP}
         assert removals(net) == []
@@ -83,10 +79,8 @@ async def test_adding_and_removing_a_vip_changes_only_that_vip(
 async def test_interval_and_password_change_in_place(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(keepalived_conf(spec()), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, keepalived_conf(spec()), tmp_path) as run:
+        net = run.net
         await reload(run, keepalived_conf(spec(advert_int=2.0, password="newer")))
         endpoint = net.endpoint("eth0")
         before = len(endpoint.sent)
@@ -105,10 +99,8 @@ async def test_removed_instance_hands_over_and_its_stop_is_notified(
     fifo = tmp_path / "notify.fifo"
     fifo.write_text("")  # a regular file collects the lines, as keepalived allows
     second = spec(instance="VI_2", vrid=52, vips=(f"{SECOND_VIP}/24",))
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(with_fifo(fifo, spec(), second), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, with_fifo(fifo, spec(), second), tmp_path) as run:
+        net = run.net
         await reload(run, with_fifo(fifo, spec()))
         assert net.holds("eth0") == {VIP}
         lines = fifo.read_text().splitlines()
@@ -123,10 +115,8 @@ async def test_added_instance_starts_and_is_notified(
     fifo = tmp_path / "notify.fifo"
     fifo.write_text("")
     second = spec(instance="VI_2", vrid=52, vips=(f"{SECOND_VIP}/24",))
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(with_fifo(fifo, spec()), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, with_fifo(fifo, spec()), tmp_path) as run:
+        net = run.net
         await reload(run, with_fifo(fifo, spec(), second))
         await trio.sleep(5.0)
         lines = fifo.read_text().splitlines()
@@ -139,10 +129,8 @@ async def test_added_instance_starts_and_is_notified(
 async def test_a_bad_file_changes_nothing(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(keepalived_conf(spec()), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, keepalived_conf(spec()), tmp_path) as run:
+        net = run.net
         machine = run.agent.runtimes[0].machine
         await reload(run, keepalived_conf(spec(priority=120)).replace("priority 120", "prio 120"))
         assert run.agent.runtimes[0].machine is machine
@@ -155,10 +143,7 @@ async def test_a_hundred_reloads_leave_no_descriptor_behind(
 ) -> None:
     fifo = tmp_path / "notify.fifo"
     fifo.write_text("")
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(with_fifo(fifo, spec()), net, tmp_path) as run:
-        await trio.sleep(5.0)
+    async with settled_agent(autojump_clock, with_fifo(fifo, spec()), tmp_path) as run:
         await reload(run, with_fifo(fifo, spec(priority=140)))
         before = len(os.listdir("/proc/self/fd"))
         for round_ in range(100):
