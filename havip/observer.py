@@ -44,6 +44,14 @@ class Observer(Protocol):
     def observe(self, report: Report) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SpanIds:
+    """A transition span's identity as the hex strings logs and exemplars carry."""
+
+    trace_id: str
+    span_id: str
+
+
 # --- reports -----------------------------------------------------------------------------------
 
 
@@ -57,11 +65,16 @@ class Started:
 
 @dataclass(frozen=True, slots=True)
 class Stepped:
-    """An instance's state machine produced these actions and notifications at `now`."""
+    """An instance's state machine produced these actions and notifications at `now`.
+
+    `trace` (this and the VIP, announcement and takeover reports): the ids of the instance's
+    transition span, set by the reporting pipeline when tracing runs, so that every observer
+    reads them from the report and none from another observer."""
 
     runtime: InstanceRuntime
     outputs: Sequence[Output]
     now: float
+    trace: SpanIds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +99,7 @@ class VipsChanged:
     failures: Sequence[str]
     began: float
     ended: float
+    trace: SpanIds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,7 @@ class Announced:
     count: int
     began: float
     ended: float
+    trace: SpanIds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +121,7 @@ class TookOver:
     runtime: InstanceRuntime
     change: StateChanged
     done_at: float
+    trace: SpanIds | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,10 +65,8 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
     """The agent and its observers (and the HTTP server unless `listen` is 'off')."""
     provider = setup_tracing(os.environ)
     tracing = TracingObserver(provider) if provider is not None else None
-    metrics = MetricsObserver(
-        thread_safe_trio_clock(), trace_id=tracing.latest_trace_id if tracing else None
-    )
-    logs = LogObserver(trio.current_time, span_ids=tracing.current_span_ids if tracing else None)
+    metrics = MetricsObserver(thread_safe_trio_clock())
+    logs = LogObserver(trio.current_time)
     tracking = TrackingMetrics(
         metrics.registry,
         scripts=config.scripts,

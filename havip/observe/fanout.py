@@ -16,7 +16,7 @@ from havip.observer import Observer, Report
 
 
 def _tracing_first(observers: Sequence[Observer]) -> list[Observer]:
-    """Tracing runs first: metrics and logs read the span it has just opened (stable order)."""
+    """Tracing first, the rest in the given order: a stable order (trace ids travel in reports)."""
     return sorted(observers, key=lambda observer: not isinstance(observer, TracingObserver))
 
 
@@ -27,6 +27,7 @@ class FanoutObserver:
         self._log = logger or logging.getLogger("havip.observe")
         self.observers: tuple[Observer, ...] = tuple(_tracing_first(observers))
         self._calls = [(type(o).__name__, o.observe) for o in self.observers]
+        self._tracer = next((o for o in self.observers if isinstance(o, TracingObserver)), None)
         self._failures: dict[tuple[str, str], int] = {}
 
     @property
@@ -35,6 +36,11 @@ class FanoutObserver:
         return self._failures
 
     def observe(self, report: Report) -> None:
+        if self._tracer is not None:
+            try:
+                report = self._tracer.stamp(report)
+            except Exception:
+                self._failed("TracingObserver.stamp", type(report).__name__)
         for observer_name, observe in self._calls:
             try:
                 observe(report)

@@ -17,13 +17,13 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from havip.observe.tracing import SpanIds
 from havip.observer import (
     Announced,
     InstanceRuntime,
     InstancesChanged,
     PacketDropped,
     Report,
+    SpanIds,
     Stepped,
     TookOver,
     VipsChanged,
@@ -50,8 +50,6 @@ REJECT_LOG_INTERVAL = 10.0
 LimitKey = tuple[str, str, RejectReason | Anomaly]
 """(instance name or "", interface, reason): a bounded set, so the limiter's table is too."""
 
-SpanIdsSource = Callable[[InstanceRuntime], SpanIds | None]
-"""Gives the ids of an instance's current transition span (TracingObserver.current_span_ids)."""
 
 _ENTERING = {
     State.BACKUP: "Entering BACKUP STATE",
@@ -91,11 +89,9 @@ class LogObserver:
         self,
         clock: Callable[[], float],
         *,
-        span_ids: SpanIdsSource | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         self._log = logger or logging.getLogger("havip")
-        self._span_ids = span_ids
         self._rejects = RejectLogLimiter(clock)
 
     # --- Observer -----------------------------------------------------------------------------
@@ -124,9 +120,9 @@ class LogObserver:
         for output in outputs:
             if isinstance(output, StateChanged):
                 change = output
-        traced = change is not None
+        traced = report.trace
         if change is not None:
-            self._transition_head(runtime, change)
+            self._transition_head(runtime, change, traced)
         for output in outputs:
             if isinstance(output, PeerHeard):
                 if output.priority == PRIORITY_RELEASE and runtime.machine.state is State.BACKUP:
@@ -179,7 +175,7 @@ class LogObserver:
                 runtime.name,
                 op,
                 failure,
-                extra=self._extra(runtime, traced=True),
+                extra=self._extra(runtime, report.trace),
             )
 
     def _on_announced(self, report: Announced) -> None:
@@ -197,7 +193,9 @@ class LogObserver:
             address = vip.split("/", 1)[0]
             if (":" in address) is ipv6:
                 self._say(
-                    runtime, template.format(interface=runtime.interface, address=address), True
+                    runtime,
+                    template.format(interface=runtime.interface, address=address),
+                    report.trace,
                 )
 
     def _on_took_over(self, report: TookOver) -> None:
@@ -207,27 +205,29 @@ class LogObserver:
             runtime.name,
             done_at - change.at,
             change.reason.value,
-            extra=self._extra(runtime, traced=False),
+            extra=self._extra(runtime, report.trace),
         )
 
     def _on_instances_changed(self, report: InstancesChanged) -> None:
         added, removed = report.added, report.removed
         for runtime in removed:
-            self._say(runtime, "removed by reload", False)
+            self._say(runtime, "removed by reload", None)
         for runtime in added:
-            self._say(runtime, "added by reload", False)
+            self._say(runtime, "added by reload", None)
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _transition_head(self, runtime: InstanceRuntime, change: StateChanged) -> None:
+    def _transition_head(
+        self, runtime: InstanceRuntime, change: StateChanged, trace: SpanIds | None
+    ) -> None:
         detail = f": {change.detail}" if change.detail else ""
         suffix = f" (reason={change.reason.value}{detail})"
         if change.new is State.MASTER:
-            self._say(runtime, f"Transition to MASTER STATE{suffix}", True)
+            self._say(runtime, f"Transition to MASTER STATE{suffix}", trace)
             return
         if change.reason is Reason.HIGHER_PRIORITY:
-            self._say(runtime, "Received higher prio advert", True)
-        self._say(runtime, f"{_ENTERING[change.new]}{suffix}", True)
+            self._say(runtime, "Received higher prio advert", trace)
+        self._say(runtime, f"{_ENTERING[change.new]}{suffix}", trace)
 
     def _rejected(
         self,
@@ -278,19 +278,18 @@ class LogObserver:
             extra={"vrrp_instance": runtime.name},
         )
 
-    def _say(self, runtime: InstanceRuntime, text: str, traced: bool) -> None:
-        """Log `VRRP_Instance(name) text` at info; `traced`: the line belongs to a transition."""
+    def _say(self, runtime: InstanceRuntime, text: str, trace: SpanIds | None) -> None:
+        """Log `VRRP_Instance(name) text` at info; `trace`: the transition the line belongs to."""
         self._log.info(
-            "VRRP_Instance(%s) %s", runtime.name, text, extra=self._extra(runtime, traced=traced)
+            "VRRP_Instance(%s) %s", runtime.name, text, extra=self._extra(runtime, trace)
         )
 
-    def _extra(self, runtime: InstanceRuntime, *, traced: bool) -> dict[str, str]:
+    @staticmethod
+    def _extra(runtime: InstanceRuntime, trace: SpanIds | None) -> dict[str, str]:
         extra = {"vrrp_instance": runtime.name}
-        if traced and self._span_ids is not None:
-            ids = self._span_ids(runtime)
-            if ids is not None:
-                extra["trace_id"] = ids.trace_id
-                extra["span_id"] = ids.span_id
+        if trace is not None:
+            extra["trace_id"] = trace.trace_id
+            extra["span_id"] = trace.span_id
         return extra
 
 

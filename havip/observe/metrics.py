@@ -71,9 +71,6 @@ ANNOUNCEMENT_KINDS: tuple[AnnouncementKind, ...] = ("garp", "na")
 UNMATCHED_INSTANCE = ""
 """The `vrrp_instance` label of packets dropped before any instance matched them."""
 
-TraceIdSource = Callable[[InstanceRuntime], str | None]
-"""Gives the trace id (32 hex digits) of an instance's latest transition span, if traced."""
-
 
 def thread_safe_trio_clock() -> Callable[[], float]:
     """trio.current_time() as a function any thread may call; call this inside trio.run.
@@ -168,21 +165,19 @@ class MetricsObserver:
     at scrape time, in the thread that renders /metrics, so it must work in any thread: in the
     agent pass `thread_safe_trio_clock()`, not `trio.current_time`.
 
-    `trace_id`, when tracing is on, labels failover observations with the transition span's
-    trace id as an exemplar. The registry is private to this observer (not prometheus_client's
-    global one) so that tests can build several.
+    A takeover's report carries its transition span's trace id, when tracing runs; it labels
+    the failover and takeover observations as an exemplar. The registry is private to this
+    observer (not prometheus_client's global one) so that tests can build several.
     """
 
     def __init__(
         self,
         clock: Callable[[], float],
         *,
-        trace_id: TraceIdSource | None = None,
         process_metrics: bool = True,
     ) -> None:
         self.registry = CollectorRegistry()
         self._clock = clock
-        self._trace_id = trace_id
         self._wall_offset = 0.0
         self._instances: dict[InstanceRuntime, InstanceCounters] = {}
         self._unmatched_rejects: dict[str, dict[RejectReason, int]] = {}
@@ -299,8 +294,7 @@ class MetricsObserver:
     def _on_took_over(self, report: TookOver) -> None:
         runtime, change, done_at = report.runtime, report.change, report.done_at
         counters = self._instances[runtime]
-        trace_id = self._trace_id(runtime) if self._trace_id is not None else None
-        exemplar = {"trace_id": trace_id} if trace_id else None
+        exemplar = {"trace_id": report.trace.trace_id} if report.trace is not None else None
         counters.takeover.observe(max(0.0, done_at - change.at), exemplar=exemplar)
         if change.reason in FAILOVER_REASONS and change.last_master_heard is not None:
             counters.failover.observe(

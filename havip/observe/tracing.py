@@ -14,7 +14,7 @@ Tracing is opt-in through the standard OTEL_* variables; when they do not ask fo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -34,6 +34,7 @@ from havip.observer import (
     InstancesChanged,
     Notified,
     Report,
+    SpanIds,
     Started,
     Stepped,
     TookOver,
@@ -48,14 +49,6 @@ NOTIFY_SPAN = "vrrp.notify"
 VIPS_SPAN_PREFIX = "vrrp.vips."
 NANOSECONDS = 1_000_000_000
 EXPORTERS_THAT_TRACE = frozenset({"otlp", "console"})
-
-
-@dataclass(frozen=True, slots=True)
-class SpanIds:
-    """A span's identity as the hex strings logs and exemplars carry."""
-
-    trace_id: str
-    span_id: str
 
 
 def tracing_requested(environ: Mapping[str, str]) -> bool:
@@ -123,8 +116,9 @@ def _traces_endpoint(environ: Mapping[str, str]) -> str | None:
 class TracingObserver:
     """Turns transitions, VIP changes and announcements into spans.
 
-    It must run before the metrics and log observers (FanoutObserver sees to it): they read
-    `latest_trace_id` and `current_span_ids` for exemplars and log correlation.
+    `stamp` gives a report the ids of the span it belongs to, opening a transition span when
+    the report carries a state change; the fan-out stamps every report before any observer
+    sees it, so metrics and logs read trace ids from reports, never from this observer.
     """
 
     def __init__(self, provider: trace.TracerProvider) -> None:
@@ -151,12 +145,28 @@ class TracingObserver:
 
     # --- Observer -----------------------------------------------------------------------------
 
+    def stamp(self, report: Report) -> Report:
+        """`report` with the ids of its transition span (itself when there are none)."""
+        match report:
+            case Stepped(trace=None):
+                ids = None
+                for output in report.outputs:
+                    if isinstance(output, StateChanged):
+                        self._transition(report.runtime, output, report.now)
+                        ids = self.current_span_ids(report.runtime)
+                return report if ids is None else replace(report, trace=ids)
+            case VipsChanged(trace=None) | Announced(trace=None) | TookOver(trace=None):
+                ids = self.current_span_ids(report.runtime)
+                return report if ids is None else replace(report, trace=ids)
+            case _:
+                return report
+
     def observe(self, report: Report) -> None:
         match report:
             case Started():
                 self._on_started(report)
-            case Stepped():
-                self._on_outputs(report)
+            case Stepped(trace=None):
+                self.stamp(report)  # not stamped by a fan-out: open the span now
             case VipsChanged():
                 self._on_vips_changed(report)
             case Announced():
@@ -173,12 +183,6 @@ class TracingObserver:
     def _on_started(self, report: Started) -> None:
         wall_offset = report.wall_offset
         self._wall_offset = wall_offset
-
-    def _on_outputs(self, report: Stepped) -> None:
-        runtime, outputs, now = report.runtime, report.outputs, report.now
-        for output in outputs:
-            if isinstance(output, StateChanged):
-                self._transition(runtime, output, now)
 
     def _on_vips_changed(self, report: VipsChanged) -> None:
         runtime, op, changed, failures, began, ended = (

@@ -145,7 +145,7 @@ def test_json_lines_of_a_transition_carry_its_trace_and_span_ids(
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracing = TracingObserver(provider)
-    logs = LogObserver(FakeClock(), span_ids=tracing.current_span_ids, logger=logger)
+    logs = LogObserver(FakeClock(), logger=logger)
     v1, v6 = two_instances()
     agent = ScriptedAgent(FanoutObserver([logs, tracing]))
     agent.start([v1, v6], 0.0)

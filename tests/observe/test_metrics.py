@@ -455,7 +455,7 @@ def test_openmetrics_failover_bucket_carries_the_transition_trace_id() -> None:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracing = TracingObserver(provider)
-    metrics = MetricsObserver(lambda: 7.0, trace_id=tracing.latest_trace_id, process_metrics=False)
+    metrics = MetricsObserver(lambda: 7.0, process_metrics=False)
     run_scenario(FanoutObserver([metrics, tracing]))
     takeover_span = next(
         span

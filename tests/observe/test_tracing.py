@@ -13,7 +13,14 @@ from opentelemetry.trace import StatusCode
 from havip import __version__
 from havip.notify.runner import NotifyRun
 from havip.observe.tracing import TracingObserver, setup_tracing, tracing_requested
-from havip.observer import Announced, InstancesChanged, Notified, Started, Stepped
+from havip.observer import (
+    Announced,
+    InstancesChanged,
+    Notified,
+    Started,
+    Stepped,
+    VipsChanged,
+)
 from havip.proto.events import AdvertReceived, Start
 
 from .test_metrics import (
@@ -251,3 +258,18 @@ def test_a_notify_run_is_a_child_span_of_the_transition_it_reported(
     }
     assert (notify.start_time, notify.end_time) == (ns(20.0), ns(21.0))
     assert notify.status.status_code is StatusCode.ERROR
+
+
+def test_a_stamped_report_carries_the_ids_of_its_transition_span(
+    tracing: TracingObserver, exporter: InMemorySpanExporter
+) -> None:
+    v1, _v6 = two_instances()
+    tracing.observe(Started([v1], WALL_OFFSET))
+    step = Stepped(v1, v1.machine.handle(Start(), 0.0), 0.0)
+    stamped = tracing.stamp(step)
+    assert isinstance(stamped, Stepped) and stamped.trace is not None
+    assert stamped.trace == tracing.current_span_ids(v1)
+    quiet = Stepped(v1, [], 1.0)
+    assert tracing.stamp(quiet) is quiet  # no transition, no ids, no copy
+    vips = tracing.stamp(VipsChanged(v1, "add", ["192.0.2.100"], [], 1.0, 1.1))
+    assert isinstance(vips, VipsChanged) and vips.trace == stamped.trace
