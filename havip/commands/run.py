@@ -89,7 +89,8 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
             if listen != "off":
                 app = HttpApp(
                     metrics.registry,
-                    status=lambda: build_status(
+                    status=lambda: partial(
+                        build_status,
                         agent.runtimes,
                         trio.current_time(),
                         agent.wall_offset,

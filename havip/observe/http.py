@@ -5,8 +5,9 @@ a deadline and a request-size bound, the number of connections is capped (excess
 closed at once), and a client that sends one byte per second or never ends its headers only
 ties up its own task until the deadline. Rendering /metrics is CPU work proportional to the
 number of series, so it runs in a worker thread (one at a time) rather than on the loop, and
-so does the JSON encoding of /status; the /status document itself is built on the loop, where
-the agent's state is consistent.
+so does /status: the loop only captures the instance list and the time (the builder), and the
+document is built and encoded in the thread (67 ms at 1,000 instances with 16 peers each,
+which on the loop would delay every timer by as much per request).
 
 Only GET and HEAD of three paths are served, one request per connection (`Connection: close`):
 Prometheus, curl and `havip status` need nothing more, and it keeps the parser trivial.
@@ -41,13 +42,13 @@ log = logging.getLogger("havip.http")
 class HttpApp:
     """What the server exposes and its limits.
 
-    `alive` says whether the agent loop is alive (for /healthz); `status` builds the /status
-    document (a fresh dict: it is encoded in a worker thread). Both run on the event loop and
-    must be quick.
+    `alive` says whether the agent loop is alive (for /healthz). `status`, called on the loop,
+    quickly captures what the /status document needs and returns its builder, which runs in a
+    worker thread and must only read values the loop replaces atomically.
     """
 
     registry: CollectorRegistry
-    status: Callable[[], dict[str, Any]]
+    status: Callable[[], Callable[[], dict[str, Any]]]
     alive: Callable[[], bool]
     request_deadline: float = 5.0
     """Seconds a client has to send its request and read the response."""
@@ -232,10 +233,8 @@ class _Server:
                     return _text(200, "OK", "ok\n")
                 return _text(503, "Service Unavailable", "the agent loop is not running\n")
             if request.path == "/status":
-                document = self.app.status()
-                body = await trio.to_thread.run_sync(
-                    _json_bytes, document, limiter=self._render_slot
-                )
+                build = self.app.status()
+                body = await trio.to_thread.run_sync(_built_json, build, limiter=self._render_slot)
                 return Response(200, "OK", "application/json", body)
         except Exception:
             log.exception("serving %s failed", request.path)
@@ -246,6 +245,10 @@ class _Server:
         encoder, content_type = choose_encoder(accept)
         body = await trio.to_thread.run_sync(encoder, self.app.registry, limiter=self._render_slot)
         return Response(200, "OK", content_type, body)
+
+
+def _built_json(build: Callable[[], dict[str, Any]]) -> bytes:
+    return _json_bytes(build())
 
 
 def _json_bytes(document: dict[str, Any]) -> bytes:

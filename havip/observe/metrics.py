@@ -147,7 +147,7 @@ class InstanceCounters:
             "priority_zero_sent": self.priority_zero_sent,
             "priority_zero_received": self.priority_zero_received,
             "master_conflicts": self.master_conflicts,
-            "transitions": sum(self.transitions.values()),
+            "transitions": sum(list(self.transitions.values())),  # read from another thread
             "packets_rejected": sum(self.rejected.values()),
             "packets_rejected_by_reason": {
                 reason.value: count for reason, count in self.rejected.items() if count
