@@ -27,7 +27,7 @@ from havip.proto.events import (
 )
 from havip.proto.model import Anomaly, RejectReason
 
-from .test_metrics import V1_MASTER, ScriptedAgent, advert_for, run_scenario, two_instances
+from .test_metrics import V1_MASTER, ScriptedReports, advert_for, run_scenario, two_instances
 
 
 class FakeClock:
@@ -121,7 +121,7 @@ def test_yielding_to_a_higher_priority_and_priority_zero_read_like_keepalived(
 
 def test_fault_reads_like_keepalived(logger: logging.Logger, records: Records) -> None:
     v1, v6 = two_instances()
-    agent = ScriptedAgent(LogObserver(FakeClock(), logger=logger))
+    agent = ScriptedReports(LogObserver(FakeClock(), logger=logger))
     agent.start([v1, v6], 0.0)
     agent.timer(v1)
     records.records.clear()
@@ -147,7 +147,7 @@ def test_json_lines_of_a_transition_carry_its_trace_and_span_ids(
     tracing = TracingObserver(provider)
     logs = LogObserver(FakeClock(), logger=logger)
     v1, v6 = two_instances()
-    agent = ScriptedAgent(FanoutObserver([logs, tracing]))
+    agent = ScriptedReports(FanoutObserver([logs, tracing]))
     agent.start([v1, v6], 0.0)
     stream.truncate(0)
     stream.seek(0)
@@ -245,7 +245,7 @@ def test_accepted_anomalies_log_once_per_kind_and_instance_every_ten_seconds(
 
 def test_shutdown_during_backup_only_says_stopped(logger: logging.Logger, records: Records) -> None:
     v1, v6 = two_instances()
-    agent = ScriptedAgent(LogObserver(FakeClock(), logger=logger))
+    agent = ScriptedReports(LogObserver(FakeClock(), logger=logger))
     agent.start([v1, v6], 0.0)
     records.records.clear()
     agent.event(v6, Shutdown(), 1.0)

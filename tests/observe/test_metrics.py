@@ -105,9 +105,11 @@ def advert_for(runtime: InstanceRuntime, priority: int, **changes: object) -> Ad
 
 
 @dataclass
-class ScriptedAgent:
-    """Feeds state-machine outputs to an observer in the order the real agent does:
-    outputs first, then each action's report (VIPs, announcements), then took_over."""
+class ScriptedReports:
+    """A scripted sequence of reports for observer unit tests: the real state machines'
+    outputs, then a report per action (VIPs, announcements, with fixed durations and injected
+    failures), then TookOver. It is not the agent and decides nothing: tests/agent drives the
+    real loop, supervisor and observers over a fake Net."""
 
     observer: Observer
     vip_failures: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -172,7 +174,7 @@ def run_scenario(observer: Observer) -> tuple[InstanceRuntime, InstanceRuntime]:
     priority (one VIP removal fails), then takes over again when that router sends priority 0.
     """
     v1, v6 = two_instances()
-    agent = ScriptedAgent(observer)
+    agent = ScriptedReports(observer)
     agent.start([v1, v6], 0.0)
     agent.event(v1, AdvertReceived(advert_for(v1, 200), V1_MASTER), 0.5)
     agent.event(v1, AdvertReceived(advert_for(v1, 200), V1_MASTER), 1.5)
@@ -312,7 +314,7 @@ def test_last_transition_timestamp_is_unix_time_and_zero_before_any() -> None:
     observer.observe(Started([v1, v6], WALL_OFFSET))
     name = names.VRRP_LAST_TRANSITION_TIMESTAMP.name
     assert value(observer, name, vrrp_instance="VI_1") == 0
-    ScriptedAgent(observer).event(v1, Start(), 12.5)
+    ScriptedReports(observer).event(v1, Start(), 12.5)
     assert value(observer, name, vrrp_instance="VI_1") == WALL_OFFSET + 12.5
 
 

@@ -18,7 +18,7 @@ from .test_metrics import (
     V1_LOWER,
     V1_MASTER,
     WALL_OFFSET,
-    ScriptedAgent,
+    ScriptedReports,
     run_scenario,
     two_instances,
 )
@@ -86,7 +86,7 @@ def test_status_describes_each_instance(
 
 def test_next_deadline_is_seconds_from_now() -> None:
     v1, v6 = two_instances()
-    ScriptedAgent(MetricsObserver(lambda: 0.0, process_metrics=False)).start([v1, v6], 0.0)
+    ScriptedReports(MetricsObserver(lambda: 0.0, process_metrics=False)).start([v1, v6], 0.0)
     document = build_status([v1], 1.25, WALL_OFFSET)
     down_v1 = 3 + (256 - 100) / 256
     assert document["instances"][0]["timers"]["next_deadline_in"] == down_v1 - 1.25

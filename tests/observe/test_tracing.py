@@ -27,7 +27,7 @@ from .test_metrics import (
     V1_MASTER,
     VIP_WORK,
     WALL_OFFSET,
-    ScriptedAgent,
+    ScriptedReports,
     advert_for,
     run_scenario,
     two_instances,
@@ -143,7 +143,7 @@ def test_takeover_done_ends_the_current_span_but_keeps_its_trace_id(
     tracing: TracingObserver, exporter: InMemorySpanExporter
 ) -> None:
     v1, v6 = two_instances()
-    agent = ScriptedAgent(tracing)
+    agent = ScriptedReports(tracing)
     agent.start([v1, v6], 0.0)
     assert tracing.current_span_ids(v1) is not None  # INIT -> BACKUP stays current
     agent.timer(v1)
@@ -181,7 +181,7 @@ def test_removed_instances_forget_their_spans(
     tracing: TracingObserver, exporter: InMemorySpanExporter
 ) -> None:
     v1, v6 = two_instances()
-    ScriptedAgent(tracing).start([v1, v6], 0.0)
+    ScriptedReports(tracing).start([v1, v6], 0.0)
     tracing.observe(InstancesChanged([], [v6], []))
     assert tracing.latest_trace_id(v6) is None
     assert tracing.current_span_ids(v6) is None
