@@ -1,12 +1,9 @@
 """The havip agent: one thin trio loop around the pure `Supervisor`.
 
-It reads from a `Net` (VRRP endpoints, link changes), feeds the supervisor with trio's clock,
-carries out the effects the supervisor returns, in order, and re-arms one timer scheduler.
-Start-up and reload take the same path; trackers and notify scripts run in `Hooks`.
-
-A receive task handles at most RECEIVE_BATCH packets per wake, each stamped with its own time,
-then yields: whoever sends fastest cannot hold the loop, so a due advert or master-down timer
-waits one batch at most.
+It reads from a `Net` (packets through `Receivers`, link changes), feeds the supervisor with
+trio's clock, carries out the effects the supervisor returns, in order (reports to observers,
+OS work through the `Executor`), and re-arms one timer scheduler. Start-up and reload take the
+same path; trackers and notify scripts run in `Hooks`.
 """
 
 from __future__ import annotations
@@ -23,7 +20,8 @@ from havip import effects as fx
 from havip.config.model import LoadedConfig
 from havip.executor import Executor
 from havip.hooks import Hooks
-from havip.net.system import Net, SystemNet, VrrpEndpoint
+from havip.net.system import Net, SystemNet
+from havip.net.vrrpsock import Datagram
 from havip.notify.runner import NotifyRun
 from havip.observer import (
     InstanceRuntime,
@@ -37,7 +35,8 @@ from havip.observer import (
     TookOver,
 )
 from havip.proto.events import Event
-from havip.proto.model import Reason, RejectReason
+from havip.proto.model import DecodeError, Reason, RejectReason
+from havip.receiving import Receivers
 from havip.scheduler import TimerScheduler
 from havip.supervisor import Driven, Supervisor
 
@@ -45,12 +44,8 @@ log = logging.getLogger("havip")
 
 ConfigLoader = Callable[[], LoadedConfig]
 
-RECEIVE_BATCH = 16
-"""Packets a receive task handles per wake before it yields (16 x ~30 us: under 1 ms)."""
 RELOAD_BATCH = 50
 """Instances changed in place per loop turn during a reload (about 5 ms of work)."""
-RECEIVE_RETRY = 0.001
-"""Pause after a failed receive, so a socket that keeps failing cannot spin the loop."""
 
 
 class Agent:
@@ -74,7 +69,7 @@ class Agent:
         self._executor: Executor | None = None
         self._hooks_scope: trio.CancelScope | None = None
         self._nursery: trio.Nursery | None = None
-        self._receivers: dict[fx.EndpointKey, trio.CancelScope] = {}
+        self._receivers: Receivers | None = None
         self._timers: TimerScheduler[Driven] = TimerScheduler(self._on_timer)
 
     @property
@@ -90,10 +85,13 @@ class Agent:
         """Bring every instance up, then serve until SIGTERM/SIGINT (or cancellation)."""
         net = self._net = self._open_net()
         supervisor = self.supervisor
-        self._executor = Executor(net, self.observer, lambda name: supervisor.links.get(name))
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self._receivers = Receivers(net, nursery, self._on_datagram, self._on_receive_error)
+                self._executor = Executor(
+                    net, self.observer, self._receivers.endpoints, lambda n: supervisor.links.get(n)
+                )
                 nursery.start_soon(self._timers.run)
                 self.wall_offset = time.time() - trio.current_time()
                 self.observer.observe(Started(supervisor.create_all(), self.wall_offset))
@@ -119,7 +117,9 @@ class Agent:
                 supervisor.shutdown(Reason.SHUTDOWN, trio.current_time())
                 self._carry_out()
             self.hooks.close()
-            self._executor.close()
+            if self._receivers is not None:
+                self._receivers.close_all()
+            net.close()
 
     async def _run_hooks(
         self, hooks: Hooks, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -152,24 +152,14 @@ class Agent:
         driven = self.supervisor.driven.get(run.name) if run.kind == "INSTANCE" else None
         self.observer.observe(Notified(run, None if driven is None else driven.runtime))
 
-    async def _receive(self, key: fx.EndpointKey, endpoint: VrrpEndpoint) -> None:
-        """Serve one endpoint: a bounded batch per wake, each packet stamped on arrival."""
-        supervisor = self.supervisor
-        while True:
-            await endpoint.wait_readable()
-            for _ in range(RECEIVE_BATCH):
-                try:
-                    item = endpoint.receive()
-                except OSError as error:
-                    detail = f"receive failed: {error}"
-                    reason = RejectReason.RECEIVE_ERROR
-                    self.observer.observe(PacketDropped(key[0], reason, None, None, detail))
-                    await trio.sleep(RECEIVE_RETRY)
-                    break
-                if item is None:
-                    break
-                supervisor.datagram(key, item, trio.current_time())
-                self._carry_out()
+    def _on_datagram(self, key: fx.EndpointKey, item: Datagram | DecodeError, now: float) -> None:
+        self.supervisor.datagram(key, item, now)
+        self._carry_out()
+
+    def _on_receive_error(self, key: fx.EndpointKey, error: OSError) -> None:
+        detail = f"receive failed: {error}"
+        reason = RejectReason.RECEIVE_ERROR
+        self.observer.observe(PacketDropped(key[0], reason, None, None, detail))
 
     async def _watch_links(self) -> None:
         assert self._net is not None
@@ -264,11 +254,12 @@ class Agent:
     def _carry_out_rare(self, effect: fx.Effect) -> None:
         """The effects of start-up, reload, link changes and sync groups."""
         assert self._executor is not None
+        assert self._receivers is not None
         if isinstance(effect, fx.OpenEndpoint):
-            self._open(effect)
+            if not self._receivers.open(effect.key, effect.link, effect.group):
+                self.supervisor.endpoint_failed(effect.key)
         elif isinstance(effect, fx.CloseEndpoint):
-            self._receivers.pop(effect.key).cancel()
-            self._executor.endpoints.pop(effect.key).close()
+            self._receivers.close(effect.key)
         elif isinstance(effect, fx.RemoveLeftovers):
             self._executor.remove_leftovers(effect)
         elif isinstance(effect, fx.GroupNotify):
@@ -276,21 +267,3 @@ class Agent:
             self.hooks.notify("GROUP", effect.change.group, effect.change.new, 0)
         elif isinstance(effect, InterfaceTracked | InstancesChanged):
             self.observer.observe(effect)
-
-    def _open(self, effect: fx.OpenEndpoint) -> None:
-        assert self._executor is not None and self._nursery is not None
-        try:
-            endpoint = self._executor.net.open_vrrp(effect.link, effect.key[1], effect.group)
-        except OSError as error:
-            log.error("cannot open a VRRP socket on %s: %s", effect.link.name, error)
-            self.supervisor.endpoint_failed(effect.key)
-            return
-        scope = self._receivers[effect.key] = trio.CancelScope()
-        self._executor.endpoints[effect.key] = endpoint
-        self._nursery.start_soon(self._serve, scope, effect.key, endpoint)
-
-    async def _serve(
-        self, scope: trio.CancelScope, key: fx.EndpointKey, endpoint: VrrpEndpoint
-    ) -> None:
-        with scope:
-            await self._receive(key, endpoint)

@@ -8,7 +8,7 @@ observers (a failure is logged and reported, never raised into the loop).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import trio
 
@@ -21,20 +21,20 @@ log = logging.getLogger("havip")
 
 
 class Executor:
-    """The OS side of the effects: one `Net`, the open endpoints, the observers."""
+    """The OS side of the effects: one `Net`, the open endpoints (the receivers' own), the
+    observers."""
 
     def __init__(
-        self, net: Net, observer: Observer, links: Callable[[str], LinkInfo | None]
+        self,
+        net: Net,
+        observer: Observer,
+        endpoints: Mapping[fx.EndpointKey, VrrpEndpoint],
+        links: Callable[[str], LinkInfo | None],
     ) -> None:
         self.net = net
         self.observer = observer
-        self.endpoints: dict[fx.EndpointKey, VrrpEndpoint] = {}
+        self._endpoints = endpoints
         self._links = links
-
-    def close(self) -> None:
-        for endpoint in self.endpoints.values():
-            endpoint.close()
-        self.net.close()
 
     def remove_leftovers(self, effect: fx.RemoveLeftovers) -> None:
         name = effect.runtime.name
@@ -45,7 +45,7 @@ class Executor:
             log.error("VRRP_Instance(%s) cannot remove leftover VIP %s", name, failure)
 
     def transmit(self, effect: fx.Transmit) -> None:
-        endpoint = self.endpoints.get(effect.endpoint)
+        endpoint = self._endpoints.get(effect.endpoint)
         if endpoint is None:
             return
         for destination, payload in effect.packets:

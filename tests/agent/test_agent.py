@@ -16,9 +16,9 @@ from pathlib import Path
 import trio
 import trio.testing
 
-from havip.agent import RECEIVE_BATCH
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.proto.model import AUTH_PASS, VRRP_MCAST_GROUP4, Advertisement, Family, State
+from havip.receiving import RECEIVE_BATCH
 from havip.supervisor import PEERS_PER_INSTANCE
 
 from .fakenet import FakeNet, Flood, advert_datagram
