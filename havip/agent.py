@@ -20,6 +20,7 @@ from havip import effects as fx
 from havip.config.model import LoadedConfig
 from havip.executor import Executor
 from havip.hooks import Hooks
+from havip.net.netlink import LinkInfo
 from havip.net.system import Net, SystemNet
 from havip.net.vrrpsock import Datagram
 from havip.notify.runner import NotifyRun
@@ -90,13 +91,13 @@ class Agent:
                 self._nursery = nursery
                 self._receivers = Receivers(net, nursery, self._on_datagram, self._on_receive_error)
                 self._executor = Executor(
-                    net, self.observer, self._receivers.endpoints, lambda n: supervisor.links.get(n)
+                    net, self.observer, self._receivers.endpoints, supervisor.link
                 )
                 nursery.start_soon(self._timers.run)
                 self.wall_offset = time.time() - trio.current_time()
                 self.observer.observe(Started(supervisor.create_all(), self.wall_offset))
                 await nursery.start(self._run_hooks, self.hooks)
-                supervisor.links = {name: net.link(name) for name in supervisor.interfaces()}
+                supervisor.links = self._read_links()
                 supervisor.remove_leftovers()
                 self._carry_out()
                 for name, event in self.hooks.initial_events():
@@ -166,9 +167,13 @@ class Agent:
         net = self._net
         while True:
             await net.link_changes()
-            links = {name: net.link(name) for name in self.supervisor.interfaces()}
-            self.supervisor.links_changed(links, trio.current_time())
+            self.supervisor.links_changed(self._read_links(), trio.current_time())
             self._carry_out()
+
+    def _read_links(self) -> dict[str, LinkInfo | None]:
+        """Every interface the configuration names, as the OS reports it now."""
+        assert self._net is not None
+        return {name: self._net.link(name) for name in self.supervisor.interfaces()}
 
     # --- reload -------------------------------------------------------------------------------
 
@@ -197,7 +202,7 @@ class Agent:
         old_hooks.close()  # FIFO lines are written at once; the new dispatcher reopens them
         self.hooks = Hooks(new, self._feed, self.observer.observe, self._notified)
         await self._nursery.start(self._run_hooks, self.hooks)
-        supervisor.links = {name: self._net.link(name) for name in supervisor.interfaces()}
+        supervisor.links = self._read_links()
         changes = pending.plan.changed
         changed_runtimes: list[InstanceRuntime] = []
         for start in range(0, len(changes), RELOAD_BATCH):
@@ -209,8 +214,10 @@ class Agent:
         self._carry_out()
         changed = {runtime.name for runtime in changed_runtimes}
         for name, event in self.hooks.initial_events():
-            # a changed instance keeps its script states; a track file's value is current
-            if name in added or (name in changed and event.name.startswith("file ")):
+            if name in added:
+                self._feed(name, event)
+        for name, event in self.hooks.initial_events(scripts=False):
+            if name in changed:  # it keeps its script states; a track file's value is current
                 self._feed(name, event)
         supervisor.bring_up(added, trio.current_time())
         self._carry_out()

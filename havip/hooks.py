@@ -216,10 +216,11 @@ class Hooks:
 
     # --- events -------------------------------------------------------------------------------
 
-    def initial_events(self) -> list[tuple[str, TrackerChanged]]:
-        """What is known before the instances start: init_fail scripts and track files."""
+    def initial_events(self, *, scripts: bool = True) -> list[tuple[str, TrackerChanged]]:
+        """What is known before the instances start: track files, and init_fail scripts
+        unless `scripts` is False (a reloaded instance keeps its scripts' last results)."""
         events: list[tuple[str, TrackerChanged]] = []
-        for name, tracker in self.scripts.items():
+        for name, tracker in self.scripts.items() if scripts else ():
             if tracker.up is not None:
                 events += script_events(name, tracker.up, self._script_trackings[name])
         for name, file_tracker in self.files.items():

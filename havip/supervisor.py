@@ -181,6 +181,10 @@ class Supervisor:
     def runtimes(self) -> list[InstanceRuntime]:
         return [d.runtime for d in self.driven.values()]
 
+    def link(self, name: str) -> LinkInfo | None:
+        """The interface called `name` as last reported (None: absent or not reported)."""
+        return self.links.get(name)
+
     def interfaces(self) -> set[str]:
         """Every interface the configuration names: the links the loop must report."""
         names: set[str] = set()

@@ -7,7 +7,6 @@ and drive the real loop under trio's MockClock, without root or namespaces.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -84,14 +83,8 @@ class SystemEndpoint:
     def receive(self) -> Datagram | DecodeError | None:
         try:
             return self._sock.receive_one()
-        except BlockingIOError:
+        except (BlockingIOError, InterruptedError):  # EAGAIN is BlockingIOError in Python
             return None
-        except InterruptedError:
-            return None
-        except OSError as error:
-            if error.errno == errno.EAGAIN:
-                return None
-            raise
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         self._sock.send(payload, source, destination)

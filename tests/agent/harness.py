@@ -10,7 +10,6 @@ from pathlib import Path
 import trio
 import trio.testing
 from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from havip.agent import Agent
 from havip.config import load_config
@@ -18,6 +17,7 @@ from havip.observe.metrics import MetricsObserver
 from havip.proto.model import Advertisement
 from havip.proto.packet import decode
 
+from ..e2e.metrics import metric_value
 from .fakenet import FakeNet, Sent
 
 
@@ -30,14 +30,9 @@ class Running:
 
     def sample(self, name: str, **labels: str) -> float:
         """The value of one series as /metrics renders it (the test fails if it is missing)."""
-        text = generate_latest(self.metrics.registry).decode()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and all(
-                    sample.labels.get(k) == v for k, v in labels.items()
-                ):
-                    return float(sample.value)
-        raise AssertionError(f"no series {name}{labels}")
+        value = metric_value(generate_latest(self.metrics.registry).decode(), name, labels)
+        assert value == value, f"no series {name}{labels}"  # NaN: missing
+        return value
 
     def rewrite(self, text: str) -> None:
         self.config_path.write_text(text)
