@@ -49,9 +49,10 @@ def test_election_by_priority_failover_and_preemption(lab: Lab, routers: Routers
 
 def test_nopreempt_keeps_the_current_master(lab: Lab, routers: Routers) -> None:
     names = build(lab, 2)
+    # r1 first: with nopreempt, an r2 that won a startup race would rightly stay master.
     routers.havip(lab.hosts["r1"], keepalived_conf(RouterSpec(priority=150, nopreempt=True)))
-    routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100, nopreempt=True)))
     wait_single_holder(lab, VIP, names, "r1", timeout=10)
+    routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100, nopreempt=True)))
     lab.cut("r1")
     wait_single_holder(lab, VIP, ["r2"], "r2", timeout=10)
     lab.restore("r1")
@@ -91,8 +92,11 @@ def test_sigkill_then_restart_leaves_no_stale_vip(lab: Lab, routers: Routers) ->
     names = build(lab, 2)
     config = keepalived_conf(RouterSpec(priority=150, preempt_delay=30))
     master = routers.havip(lab.hosts["r1"], config)
-    routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100)))
+    # r1 must be master before r2 starts: with preempt_delay, a master r2 that won a
+    # startup race would legitimately keep the VIP for 30 s.
     wait_single_holder(lab, VIP, names, "r1", timeout=10)
+    backup = routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100)))
+    wait_for(lambda: "Entering BACKUP STATE" in backup.log_text(), 10, "r2 to start as backup")
 
     master.kill()  # no chance to release: the VIP stays behind on r1
     wait_for(lambda: VIP in lab.hosts["r2"].addresses_on(), 10, "r2 to take over")

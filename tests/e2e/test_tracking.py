@@ -179,9 +179,10 @@ def test_nopreempt_keeps_the_backup_after_the_check_recovers(
     """nopreempt on r1: once healthy again at 150 it hears r2 (100) and still stays backup."""
     r1, r2 = build(lab)
     flag, block = health_check(tmp_path, weight=-60)
+    # r1 first: with nopreempt, an r2 that won a startup race would rightly stay master.
     master = routers.havip(r1, tracked_master(block, nopreempt=True))
-    routers.havip(r2, BACKUP_CONFIG)
     wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
+    routers.havip(r2, BACKUP_CONFIG)
 
     flag.unlink()
     wait_single_holder(lab, VIP, NAMES, "r2", timeout=WAIT)
