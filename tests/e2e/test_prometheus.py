@@ -259,7 +259,7 @@ def wait_no_alert(prometheus: Prometheus, name: str, timeout: float = 20) -> Non
 def send_crafted(m: Monitored, *kinds: str) -> None:
     """SENDS copies of each crafted advert (test_bad_packets.CRAFTERS) from the attacker."""
     packets = "[" + ", ".join(CRAFTERS[kind] for kind in kinds) + "]"
-    script = SENDER.format(vip=VIP, pw=PASSWORD, packet=packets, count=SENDS)
+    script = SENDER.format(vip=VIP, pw=PASSWORD, packets=packets, count=SENDS)
     m.lab.hosts["attacker"].exec(sys.executable, "-c", script)
 
 
