@@ -140,6 +140,9 @@ class Driven:
     source: IPAddress | None = None
     encoded_for: Advertisement | None = None
     encoded: tuple[tuple[IPAddress, bytes], ...] = ()
+    heard: tuple[IPAddress, IPAddress, bytes] | None = None
+    """(source, destination, payload) of the last advert the machine found plain: while the
+    machine stays `refreshable`, the same bytes again take its fast path."""
 
     @property
     def machine(self) -> VrrpInstance:
@@ -230,9 +233,26 @@ class Supervisor:
             self._feed(driven, event, now)
 
     def timer(self, driven: Driven, now: float) -> None:
-        """`driven`'s deadline came (ignored if a reload replaced it meanwhile)."""
-        if self.driven.get(driven.config.name) is driven:
-            self._step(driven, driven.machine.handle_timer(now), now)
+        """`driven`'s deadline came (ignored if a reload replaced it meanwhile).
+
+        The master's periodic advert, by far the most common timer, skips the step report:
+        it only counts, sends and re-arms. A backup's timer may find its deadline moved by
+        the advert fast path (which re-arms nothing) and is then just re-armed.
+        """
+        if self.driven.get(driven.config.name) is not driven:
+            return
+        machine = driven.machine
+        outputs = machine.handle_timer(now)
+        if len(outputs) == 1:
+            output = outputs[0]
+            if isinstance(output, SendAdvert) and output.advert is machine.advert:
+                driven.runtime.adverts_sent += 1
+                self._transmit(driven, output.advert)
+                self.effects.append(Rearm(driven))
+                return
+        self._step(driven, outputs, now)
+        if not outputs:
+            self.effects.append(Rearm(driven))
 
     def datagram(self, key: EndpointKey, item: Datagram | DecodeError, now: float) -> None:
         """A packet received on endpoint `key` at `now`: checked, decoded, handed to its VRID."""
@@ -243,6 +263,14 @@ class Supervisor:
         endpoint = self._endpoints.get(key)
         payload = item.payload
         claimed = endpoint.by_vrid.get(payload[1]) if endpoint and len(payload) > 1 else None
+        if (
+            claimed is not None
+            and claimed.machine.refreshable
+            and item.ttl == VRRP_TTL
+            and claimed.heard == (item.source, item.destination, payload)
+        ):
+            self._heard_again(claimed, item.source, now)
+            return
         runtime = claimed.runtime if claimed is not None else None
         if item.ttl != VRRP_TTL:
             detail = f"TTL {item.ttl}, expected {VRRP_TTL}"
@@ -263,7 +291,22 @@ class Supervisor:
                 PacketDropped(interface, RejectReason.VRID, item.source, None, detail)
             )
             return
-        self._step(claimed, claimed.machine.handle(AdvertReceived(advert, item.source), now), now)
+        machine = claimed.machine
+        self._step(claimed, machine.handle(AdvertReceived(advert, item.source), now), now)
+        claimed.heard = (item.source, item.destination, payload) if machine.refreshable else None
+
+    @staticmethod
+    def _heard_again(driven: Driven, source: IPAddress, now: float) -> None:
+        """The master's advert again, byte for byte: the machine's fast path, counted here.
+
+        Same bytes from the same source and to the same destination decode, check and act
+        the same, so nothing is decoded, no step is reported, and no timer is re-armed (the
+        scheduler's earlier deadline fires, finds it moved, and re-arms then)."""
+        machine = driven.machine
+        machine.heard_again(now)
+        runtime = driven.runtime
+        runtime.adverts_received += 1
+        runtime.peers[source] = (machine.master_priority, now)
 
     def links_changed(self, links: Mapping[str, LinkInfo | None], now: float) -> None:
         """The links as they are now: faults, sources and endpoints follow them."""
@@ -290,6 +333,8 @@ class Supervisor:
     def reload_stop(self, new: LoadedConfig, now: float) -> PendingReload:
         """First half of a reload: stop what `new` removes (priority 0, STOP notify)."""
         plan = plan_reload(self.config, new)
+        for driven in self.driven.values():
+            driven.heard = None  # global settings (checksum mode, address checks) may change
         removed: list[InstanceRuntime] = []
         for config in plan.removed:
             driven = self.driven.pop(config.name)
@@ -408,8 +453,10 @@ class Supervisor:
         takeover: StateChanged | None = None
         for output in outputs:
             if isinstance(output, PeerHeard):
+                runtime.adverts_received += 1
                 _remember_peer(runtime, output, now)
             elif isinstance(output, SendAdvert):
+                runtime.adverts_sent += 1
                 self._transmit(driven, output.advert)
             elif isinstance(output, InstallVips):
                 effects.append(ChangeVips(runtime, "add", driven.vip_specs))

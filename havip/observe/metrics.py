@@ -107,8 +107,6 @@ class InstanceCounters:
     """What happened to one instance, as plain integers bumped on the hot path."""
 
     __slots__ = (
-        "adverts_received",
-        "adverts_sent",
         "announcements",
         "anomalies",
         "failover",
@@ -116,6 +114,7 @@ class InstanceCounters:
         "priority_zero_received",
         "priority_zero_sent",
         "rejected",
+        "runtime",
         "series",
         "takeover",
         "transitions",
@@ -123,10 +122,15 @@ class InstanceCounters:
         "vip_changes",
     )
 
-    def __init__(self, series: InstanceSeries, failover: Histogram, takeover: Histogram) -> None:
+    def __init__(
+        self,
+        runtime: InstanceRuntime,
+        series: InstanceSeries,
+        failover: Histogram,
+        takeover: Histogram,
+    ) -> None:
         self.series = series
-        self.adverts_sent = 0
-        self.adverts_received = 0
+        self.runtime = runtime
         self.priority_zero_sent = 0
         self.priority_zero_received = 0
         self.master_conflicts = 0
@@ -142,8 +146,8 @@ class InstanceCounters:
     def snapshot(self) -> dict[str, int | dict[str, int]]:
         """The counters as JSON-ready values (for /status)."""
         return {
-            "adverts_sent": self.adverts_sent,
-            "adverts_received": self.adverts_received,
+            "adverts_sent": self.runtime.adverts_sent,
+            "adverts_received": self.runtime.adverts_received,
             "priority_zero_sent": self.priority_zero_sent,
             "priority_zero_received": self.priority_zero_received,
             "master_conflicts": self.master_conflicts,
@@ -254,11 +258,9 @@ class MetricsObserver:
         counters = self._instances[runtime]
         for output in outputs:
             if isinstance(output, PeerHeard):
-                counters.adverts_received += 1
                 if output.priority == PRIORITY_RELEASE:
                     counters.priority_zero_received += 1
             elif isinstance(output, SendAdvert):
-                counters.adverts_sent += 1
                 if output.advert.priority == PRIORITY_RELEASE:
                     counters.priority_zero_sent += 1
             elif isinstance(output, PacketRejected):
@@ -316,6 +318,7 @@ class MetricsObserver:
     def _add(self, instances: Sequence[InstanceRuntime]) -> None:
         for runtime in instances:
             self._instances[runtime] = InstanceCounters(
+                runtime,
                 InstanceSeries(runtime),
                 self._failover.labels(runtime.name),
                 self._takeover.labels(runtime.name),
@@ -446,8 +449,8 @@ class VrrpCollector(Collector):
                 last_transition.name, labels, 0 if since is None else since + wall_offset
             )
             peers.add_sample(peers.name, labels, recently_heard_peers(runtime, now))
-            _count(adverts_sent, labels, counters.adverts_sent)
-            _count(adverts_received, labels, counters.adverts_received)
+            _count(adverts_sent, labels, runtime.adverts_sent)
+            _count(adverts_received, labels, runtime.adverts_received)
             _count(priority_zero_sent, labels, counters.priority_zero_sent)
             _count(priority_zero_received, labels, counters.priority_zero_received)
             _count(master_conflicts, labels, counters.master_conflicts)

@@ -48,6 +48,7 @@ from havip.proto.events import (
     Output,
     PeerHeard,
     ReleaseVips,
+    SendAdvert,
     Shutdown,
     Start,
     StateChanged,
@@ -139,6 +140,9 @@ class ScriptedReports:
         for output in outputs:
             if isinstance(output, PeerHeard):
                 runtime.peers[output.source] = (output.priority, output.at)
+                runtime.adverts_received += 1  # the supervisor counts these
+            elif isinstance(output, SendAdvert):
+                runtime.adverts_sent += 1
             elif isinstance(output, InstallVips | ReleaseVips):
                 op: VipOp = "add" if isinstance(output, InstallVips) else "remove"
                 failures = self.vip_failures.get((runtime.name, op), [])
