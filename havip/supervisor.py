@@ -81,6 +81,11 @@ log = logging.getLogger("havip")
 _ANNOUNCEMENTS: tuple[tuple[AnnouncementKind, int], ...] = (("garp", 4), ("na", 6))
 """Gratuitous ARP for a device's IPv4 VIPs, unsolicited NA for its IPv6 ones."""
 
+RECEIVE_WINDOW_SHARE = 20
+"""An endpoint's receive window is its smallest advert interval divided by this."""
+RECEIVE_WINDOW_MAX = 0.05
+"""...and at most 50 ms: how much later a master hears a higher priority, at worst."""
+
 PEERS_PER_INSTANCE = 16
 """Routers remembered per instance (/status, the peers gauge); spoofed sources cannot grow it."""
 
@@ -161,6 +166,8 @@ class PendingReload:
 class _Endpoint:
     group: IPAddress
     by_vrid: dict[int, Driven] = field(default_factory=dict)
+    window: float | None = None
+    """The receive window, computed when first asked after its instances changed."""
 
 
 class Supervisor:
@@ -187,6 +194,26 @@ class Supervisor:
     def link(self, name: str) -> LinkInfo | None:
         """The interface called `name` as last reported (None: absent or not reported)."""
         return self.links.get(name)
+
+    def receive_window(self, key: EndpointKey) -> float:
+        """How long endpoint `key` lets adverts gather after a wake-up (see havip.receiving).
+
+        A twentieth of the smallest advert interval among its instances, configured or
+        heard (v3 backups adopt the master's), at most RECEIVE_WINDOW_MAX.
+        """
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            return 0.0
+        if endpoint.window is None:
+            smallest = min(
+                (
+                    min(d.machine.settings.interval_cs, d.machine.master_interval_cs)
+                    for d in endpoint.by_vrid.values()
+                ),
+                default=0,
+            )
+            endpoint.window = min(RECEIVE_WINDOW_MAX, smallest / 100 / RECEIVE_WINDOW_SHARE)
+        return endpoint.window
 
     def interfaces(self) -> set[str]:
         """Every interface the configuration names: the links the loop must report."""
@@ -292,8 +319,11 @@ class Supervisor:
             )
             return
         machine = claimed.machine
+        interval = machine.master_interval_cs
         self._step(claimed, machine.handle(AdvertReceived(advert, item.source), now), now)
         claimed.heard = (item.source, item.destination, payload) if machine.refreshable else None
+        if machine.master_interval_cs != interval and endpoint is not None:
+            endpoint.window = None
 
     @staticmethod
     def _heard_again(driven: Driven, source: IPAddress, now: float) -> None:
@@ -355,6 +385,8 @@ class Supervisor:
         for old, config in pairs:
             driven = self.driven[old.name]
             changed.append(self._reconfigure(driven, config))
+            if driven.endpoint is not None and driven.endpoint in self._endpoints:
+                self._endpoints[driven.endpoint].window = None
             settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
             self._feed(driven, Reconfigure(settings, self._tracker_names(driven)), now)
             driven.retired_specs = ()
@@ -566,6 +598,7 @@ class Supervisor:
             endpoint = self._endpoints[key] = _Endpoint(group)
             self.effects.append(OpenEndpoint(key, link, group))
         endpoint.by_vrid[driven.config.vrid] = driven
+        endpoint.window = None
         driven.endpoint = key
 
     def _detach(self, driven: Driven) -> None:
@@ -575,6 +608,7 @@ class Supervisor:
             return
         if endpoint.by_vrid.get(driven.config.vrid) is driven:
             del endpoint.by_vrid[driven.config.vrid]
+            endpoint.window = None
         if not endpoint.by_vrid:
             del self._endpoints[key]
             self.effects.append(CloseEndpoint(key))
