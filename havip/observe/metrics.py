@@ -417,11 +417,11 @@ class InstanceLines:
                 {"vrrp_instance": name, "kind": kind} for kind in ANNOUNCEMENT_KINDS
             ),
         }
-        self._fixed = {
-            metric: exposition.Lines(metric, per_family.get(metric, instance))
+        self._fixed = tuple(
+            exposition.Lines(metric, per_family.get(metric, instance))
             for metric in INSTANCE_FAMILIES[1:]
             if metric not in (names.VRRP_TRANSITIONS, names.VRRP_FAILOVER_DURATION)
-        }
+        )
         self._transitions = exposition.DynamicLines(names.VRRP_TRANSITIONS)
 
     def render(
@@ -430,37 +430,51 @@ class InstanceLines:
         """This instance's chunk of each family, in INSTANCE_FAMILIES order."""
         runtime = counters.runtime
         machine = runtime.machine
+        settings = machine.settings
         current = machine.state
         since = machine.state_since
         rejected = counters.rejected
-        fixed = self._fixed
+        (
+            state,
+            priority,
+            effective_priority,
+            master_priority,
+            advert_interval,
+            master_advert_interval,
+            master_down_interval,
+            last_transition,
+            peers,
+            adverts_sent,
+            adverts_received,
+            priority_zero_sent,
+            priority_zero_received,
+            auth_failures,
+            packets_rejected,
+            advert_anomalies,
+            master_conflicts,
+            vip_changes,
+            vip_change_failures,
+            announcements,
+        ) = self._fixed
         name = runtime.name
         return [
             self._info,
-            fixed[names.VRRP_STATE].render(tuple(1 if s is current else 0 for s in State)),
-            fixed[names.VRRP_PRIORITY].render((machine.settings.priority,)),
-            fixed[names.VRRP_EFFECTIVE_PRIORITY].render((machine.effective_priority,)),
-            fixed[names.VRRP_MASTER_PRIORITY].render((machine.master_priority,)),
-            fixed[names.VRRP_ADVERT_INTERVAL].render((machine.settings.interval_cs / 100,)),
-            fixed[names.VRRP_MASTER_ADVERT_INTERVAL].render((machine.master_interval_cs / 100,)),
-            fixed[names.VRRP_MASTER_DOWN_INTERVAL].render((machine.master_down_interval,)),
-            fixed[names.VRRP_LAST_TRANSITION_TIMESTAMP].render(
-                (0 if since is None else since + wall_offset,)
-            ),
-            fixed[names.VRRP_PEERS].render((recently_heard_peers(runtime, now),)),
-            fixed[names.VRRP_ADVERTS_SENT].render((runtime.adverts_sent,)),
-            fixed[names.VRRP_ADVERTS_RECEIVED].render((runtime.adverts_received,)),
-            fixed[names.VRRP_PRIORITY_ZERO_SENT].render((counters.priority_zero_sent,)),
-            fixed[names.VRRP_PRIORITY_ZERO_RECEIVED].render((counters.priority_zero_received,)),
-            fixed[names.VRRP_AUTH_FAILURES].render(
-                tuple(rejected[r] for r in AUTH_FAILURE_REASONS)
-            ),
-            fixed[names.VRRP_PACKETS_REJECTED].render(
-                tuple(rejected[r] for r in INSTANCE_REJECT_REASONS)
-            ),
-            fixed[names.VRRP_ADVERT_ANOMALIES].render(
-                tuple(counters.anomalies[a] for a in Anomaly)
-            ),
+            state.render(tuple(1 if s is current else 0 for s in State)),
+            priority.render((settings.priority,)),
+            effective_priority.render((machine.effective_priority,)),
+            master_priority.render((machine.master_priority,)),
+            advert_interval.render((settings.interval_cs / 100,)),
+            master_advert_interval.render((machine.master_interval_cs / 100,)),
+            master_down_interval.render((machine.master_down_interval,)),
+            last_transition.render((0 if since is None else since + wall_offset,)),
+            peers.render((recently_heard_peers(runtime, now),)),
+            adverts_sent.render((runtime.adverts_sent,)),
+            adverts_received.render((runtime.adverts_received,)),
+            priority_zero_sent.render((counters.priority_zero_sent,)),
+            priority_zero_received.render((counters.priority_zero_received,)),
+            auth_failures.render(tuple(rejected[r] for r in AUTH_FAILURE_REASONS)),
+            packets_rejected.render(tuple(rejected[r] for r in INSTANCE_REJECT_REASONS)),
+            advert_anomalies.render(tuple(counters.anomalies[a] for a in Anomaly)),
             self._transitions.render(
                 tuple(
                     (
@@ -475,14 +489,10 @@ class InstanceLines:
                     for (old, new, reason), count in list(counters.transitions.items())
                 )
             ),
-            fixed[names.VRRP_MASTER_CONFLICTS].render((counters.master_conflicts,)),
-            fixed[names.VIP_CHANGES].render(tuple(counters.vip_changes[op] for op in VIP_OPS)),
-            fixed[names.VIP_CHANGE_FAILURES].render(
-                tuple(counters.vip_change_failures[op] for op in VIP_OPS)
-            ),
-            fixed[names.ANNOUNCEMENTS_SENT].render(
-                tuple(counters.announcements[k] for k in ANNOUNCEMENT_KINDS)
-            ),
+            master_conflicts.render((counters.master_conflicts,)),
+            vip_changes.render(tuple(counters.vip_changes[op] for op in VIP_OPS)),
+            vip_change_failures.render(tuple(counters.vip_change_failures[op] for op in VIP_OPS)),
+            announcements.render(tuple(counters.announcements[k] for k in ANNOUNCEMENT_KINDS)),
             counters.failover.render(fmt),
         ]
 
