@@ -121,13 +121,14 @@ function(config) {
 
   // --- panels both dashboards show ---------------------------------------------------------
 
-  // Failover and takeover percentiles; exemplars link a failover to its trace.
+  // Failover and takeover percentiles; exemplars link a failover to its trace. The takeover
+  // histogram is the router's (havip's own work), not an instance's: no vrrp_instance matcher.
   durationPanels(scope):: [
     g.add(g.timeseries(
       panel.title,
       panel.description,
       g.targets(
-        [[h.quantile(q[0], panel.metric, scope), q[1]] for q in h.percentiles],
+        [[h.quantile(q[0], panel.metric, panel.scope), q[1]] for q in h.percentiles],
         exemplarFirst=true,
       ),
       unit='s',
@@ -135,6 +136,7 @@ function(config) {
     for panel in [
       {
         metric: 'havip_vrrp_failover_duration_seconds',
+        scope: scope,
         title: 'Failover duration',
         description: "From the old master's last advertisement heard to the VIPs installed and "
                      + "announced on the new master. Exemplars link to the transition's trace when the "
@@ -142,6 +144,7 @@ function(config) {
       },
       {
         metric: 'havip_vrrp_takeover_duration_seconds',
+        scope: std.filter(function(m) m != h.vrrpInstance, scope),
         title: "Takeover duration (havip's share)",
         description: "havip's own share of each failover: from deciding to become master to the VIPs "
                      + "announced. Exemplars link to the transition's trace.",
