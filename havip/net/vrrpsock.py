@@ -50,6 +50,7 @@ class VrrpSocket:
         self.group = group
         self._ancillary: dict[IPAddress, list[tuple[int, int, bytes]]] = {}
         self._addresses = AddressMemo()
+        self._socket_addresses: dict[IPAddress, tuple[str, int] | tuple[str, int, int, int]] = {}
         self._parsed = DatagramMemo()
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, VRRP_PROTOCOL)
@@ -93,10 +94,12 @@ class VrrpSocket:
         ancillary = self._ancillary.get(source)
         if ancillary is None:
             ancillary = self._ancillary[source] = [self._pktinfo(source)]
-        if self.family == 4:
-            self.sock.sendmsg([payload], ancillary, 0, (str(destination), 0))
-        else:
-            self.sock.sendmsg([payload], ancillary, 0, (str(destination), 0, 0, self.ifindex))
+        address = self._socket_addresses.get(destination)
+        if address is None:
+            text = str(destination)
+            address = (text, 0) if self.family == 4 else (text, 0, 0, self.ifindex)
+            self._socket_addresses[destination] = address
+        self.sock.sendmsg([payload], ancillary, 0, address)
 
     def _pktinfo(self, source: IPAddress) -> tuple[int, int, bytes]:
         """The control message that picks the source address and outgoing interface."""
