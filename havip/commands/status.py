@@ -13,9 +13,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from havip.observe.http import DEFAULT_PORT
 from havip.observe.status import format_status_table
 
-DEFAULT_URL = "http://127.0.0.1:9650"
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 FETCH_TIMEOUT = 5.0
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from havip.lab.netns import Host, LabError
+from havip.observe.http import DEFAULT_PORT
 
-METRICS_PORT = 9650
+METRICS_PORT = DEFAULT_PORT
 
 
 @dataclass
@@ -92,7 +93,7 @@ def start_havip(
     env: dict[str, str] | None = None,
     metrics_listen: str = f"0.0.0.0:{METRICS_PORT}",
 ) -> Router:
-    """havip in `host`, serving /metrics on `metrics_listen` ("[::]:9650" for IPv6 labs)."""
+    """havip in `host`, serving /metrics on `metrics_listen` (`[::]:PORT` for IPv6 labs)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "keepalived.conf").write_text(config)
     log = (workdir / "log").open("ab")

@@ -40,7 +40,7 @@ from havip.observe.basicauth import BasicAuth
 from havip.observe.webconfig import WebConfig, WebConfigWatcher
 
 DEFAULT_PORT = 10112
-"""VRRP is IP protocol 112; docs/deploy.md says why this port (9650 is keepalived_exporter's)."""
+"""VRRP is IP protocol 112; docs/http.md says why this port (9650 is keepalived_exporter's)."""
 DEFAULT_LISTEN = f"[::]:{DEFAULT_PORT}"
 LISTEN_ENV = "HAVIP_METRICS_LISTEN"
 DEFAULT_HEALTH_LISTEN = f"127.0.0.1:{DEFAULT_PORT + 1}"

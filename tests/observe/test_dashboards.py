@@ -31,7 +31,7 @@ REGENERATE = ".venv/bin/python -m havip.observe.dashboards --write dashboards/"
 SAMPLE_VALUES = {
     "datasource": "prometheus",
     "job": "havip",
-    "router": "router-a:9650",
+    "router": "router-a:10112",
     "vrrp_instance": "VI_1",
     "__rate_interval": "1m",
     "__interval": "15s",

@@ -104,7 +104,9 @@ async def test_a_flood_from_one_address_leaves_slots_for_prometheus_on_another(
     answered = 0
     for _ in range(20):
         with trio.move_on_after(5.0):
-            stream = await trio.open_tcp_stream("127.0.0.1", metrics_port, local_address="127.0.0.2")
+            stream = await trio.open_tcp_stream(
+                "127.0.0.1", metrics_port, local_address="127.0.0.2"
+            )
             async with stream:
                 await stream.send_all(b"GET /metrics HTTP/1.1\r\nHost: prometheus\r\n\r\n")
                 received = bytearray()

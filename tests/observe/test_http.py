@@ -289,9 +289,9 @@ async def test_the_default_any_address_is_reachable_over_ipv4(nursery: trio.Nurs
 @pytest.mark.parametrize(
     ("listen", "expected"),
     [
-        ("[::]:9650", ("::", 9650)),
-        ("0.0.0.0:9650", ("0.0.0.0", 9650)),
-        (":9650", ("", 9650)),
+        ("[::]:10112", ("::", 10112)),
+        ("0.0.0.0:10112", ("0.0.0.0", 10112)),
+        (":10112", ("", 10112)),
         ("[2001:db8::1]:80", ("2001:db8::1", 80)),
         ("localhost:0", ("localhost", 0)),
     ],
@@ -300,7 +300,7 @@ def test_listen_addresses_are_parsed(listen: str, expected: tuple[str, int]) -> 
     assert parse_listen(listen) == expected
 
 
-@pytest.mark.parametrize("listen", ["9650", "::1:9650", "host:port", "host:70000", "[::1]"])
+@pytest.mark.parametrize("listen", ["10112", "::1:10112", "host:port", "host:70000", "[::1]"])
 def test_malformed_listen_addresses_are_refused(listen: str) -> None:
     with pytest.raises(ValueError):
         parse_listen(listen)
