@@ -14,6 +14,8 @@ import trio
 
 from havip.agent import Agent
 from havip.config import ConfigError, LoadedConfig, load_config
+from havip.net.system import SystemNet
+from havip.net.viprecord import DEFAULT_PATH as VIP_RECORD_PATH
 from havip.observe.fanout import FanoutObserver
 from havip.observe.http import (
     DEFAULT_HEALTH_LISTEN,
@@ -35,6 +37,7 @@ from havip.observer import Observer
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
 WEB_CONFIG_ENV = "HAVIP_WEB_CONFIG_FILE"
+VIP_RECORD_ENV = "HAVIP_VIP_RECORD"
 
 log = logging.getLogger("havip")
 
@@ -65,6 +68,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="exporter-toolkit web configuration (TLS, basic auth, headers) for the metrics "
         f"listener, re-read when it changes (env {WEB_CONFIG_ENV})",
     )
+    parser.add_argument(
+        "--vip-record",
+        default=os.environ.get(VIP_RECORD_ENV, str(VIP_RECORD_PATH)),
+        help="file recording the VIPs havip holds, so a restart after a crash removes them on "
+        f"any kernel (env {VIP_RECORD_ENV}; default {VIP_RECORD_PATH}; 'off' disables it)",
+    )
     parser.add_argument("--log-format", choices=("text", "json", "syslog"), default="text")
     parser.add_argument("--log-level", default="INFO")
     parser.set_defaults(func=run_command)
@@ -92,7 +101,8 @@ def run_command(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         log.warning("%s", warning)
     listeners = Listeners(args.metrics_listen, args.health_listen, web)
-    trio.run(partial(_serve, config, path, listeners))
+    record = None if args.vip_record == "off" else Path(args.vip_record)
+    trio.run(partial(_serve, config, path, listeners, record))
     return 0
 
 
@@ -105,7 +115,9 @@ class Listeners:
     web: WebConfigWatcher | None
 
 
-async def _serve(config: LoadedConfig, path: Path, listeners: Listeners) -> None:
+async def _serve(
+    config: LoadedConfig, path: Path, listeners: Listeners, record: Path | None
+) -> None:
     """The agent and its observers (and the HTTP listeners not turned 'off')."""
     provider = setup_tracing(os.environ)
     tracing = TracingObserver(provider) if provider is not None else None
@@ -127,7 +139,12 @@ async def _serve(config: LoadedConfig, path: Path, listeners: Listeners) -> None
     observers: list[Observer] = [metrics, logs, tracking]
     if tracing is not None:
         observers.append(tracing)
-    agent = Agent(config, FanoutObserver(observers), reload_config=partial(load_config, path))
+    agent = Agent(
+        config,
+        FanoutObserver(observers),
+        reload_config=partial(load_config, path),
+        net=partial(SystemNet, record),
+    )
     try:
         async with trio.open_nursery() as nursery:
             alive = partial(_alive, agent)

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+from havip.net.viprecord import DEFAULT_PATH as VIP_RECORD_PATH
 from havip.observe.http import DEFAULT_HEALTH_LISTEN, DEFAULT_PORT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -315,6 +316,16 @@ def _service(key: str) -> str:
     values = _unit()["Service"].get(key, [])
     assert len(values) == 1, f"[Service] {key}= is set {len(values)} times"
     return values[0]
+
+
+def test_unit_lets_havip_write_its_vip_record_and_fifos_under_protect_system_strict() -> None:
+    """ProtectSystem=strict makes everything read-only: what havip writes must be allowed."""
+    assert _service("ProtectSystem") == "strict"
+    runtime = Path("/run") / _service("RuntimeDirectory")
+    assert VIP_RECORD_PATH.parent == runtime, "the VIP record must be in the runtime directory"
+    assert _service("RuntimeDirectoryPreserve") == "yes", "the record must outlive a crash"
+    writable = [Path(p.lstrip("-")) for p in _service("ReadWritePaths").split()]
+    assert Path("/run/keepalived") in writable  # keepalived configs' FIFOs and track files
 
 
 def test_unit_grants_exactly_net_admin_and_net_raw() -> None:
