@@ -80,6 +80,26 @@ def test_a_directory_is_not_a_configuration(
     assert f"cannot read {tmp_path}" in check(tmp_path, capsys)
 
 
+@pytest.mark.parametrize("odd", ["\v", "\f", "\x1c", "\x85", "\u2028", "\u2029", "\r"])
+def test_only_newlines_count_as_line_breaks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], odd: str
+) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(f"# a comment{odd} with{odd} odd breaks\n" + instance("999"))
+    err = check(path, capsys)
+    assert err.splitlines() == [
+        f"{path}:5: error: priority: expected a whole number from 1 to 255, got '999'"
+    ]
+
+
+def test_windows_line_endings_are_read_as_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "k.conf"
+    path.write_bytes(instance("999").replace("\n", "\r\n").encode())
+    assert f"{path}:4: error: priority" in check(path, capsys)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_give_errors_never_exceptions(data: bytes) -> None:
