@@ -110,3 +110,23 @@ def test_arbitrary_bytes_give_errors_never_exceptions(data: bytes) -> None:
             load_config(file.name)
         except ConfigError as error:
             assert error.diagnostics
+
+
+@pytest.mark.parametrize(
+    ("block", "name"),
+    [
+        ("vrrp_instance", '"VI_1\\nINSTANCE \\"VI_2\\" MASTER 100"'),  # would forge a FIFO line
+        ("vrrp_instance", "'VI \"1'"),
+        ("vrrp_script", '"chk\\tone"'),
+        ("vrrp_sync_group", '"G\\e[31m"'),
+        ("vrrp_track_file", "'file\\'s'"),
+    ],
+)
+def test_names_with_control_characters_or_quotes_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], block: str, name: str
+) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(f"\n{block} {name} {{\n}}\n" + instance("100"))
+    err = check(path, capsys)
+    assert f"{path}:2: error: {block}: the name " in err
+    assert "use letters, digits and punctuation other than quotes" in err
