@@ -12,6 +12,7 @@ import bcrypt
 import pytest
 import trio
 
+from havip.cli import main
 from havip.observe.http import serve_http
 from havip.observe.webconfig import WebConfigWatcher
 
@@ -187,3 +188,18 @@ async def test_a_renewed_certificate_is_served_without_a_restart(
     assert (await curl(f"{url}/healthz", "--cacert", str(certs.ca))).status == 0
     assert (await curl(f"{url}/healthz", "--cacert", str(renewed.ca))).status == 200
 
+
+
+async def test_havip_status_reads_a_tls_agent_with_its_password(
+    nursery: trio.Nursery, tmp_path: Path, certs: Certs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = await serve(nursery, web_config(tmp_path / "web.yml", certs))
+    secret = tmp_path / "password"
+    secret.write_text(PASSWORD + "\n")
+    base = ["status", "--url", url, "--cacert", str(certs.ca), "--user", "prometheus"]
+    assert await trio.to_thread.run_sync(main, [*base, "--password-file", str(secret)]) == 0
+    assert "VI_6" in capsys.readouterr().out
+    secret.write_text("guess\n")
+    assert await trio.to_thread.run_sync(main, [*base, "--password-file", str(secret)]) == 1
+    err = capsys.readouterr().err
+    assert "401" in err and "guess" not in err
