@@ -2,7 +2,7 @@
 
 Nothing in the project runs these files, so a wrong port, a missing capability or a label that
 selects nothing would only show on a user's machine. These tests parse every file, check that
-the pieces agree with havip's facts (ports 10112 and 10113, the two capabilities, the config
+the pieces agree with havip's facts (ports 10112 and 10113, the capabilities, the config
 path, SIGHUP) and with each other, and hand each file to the tool that consumes it where that
 tool is installed: systemd-analyze, promtool, keepalived, kubectl (kustomize), hadolint. A test
 whose tool is missing skips and names the package that provides it.
@@ -44,8 +44,8 @@ METRICS_PORT = DEFAULT_PORT
 CONFIG_DIR = "/etc/keepalived"
 CONFIG_PATH = f"{CONFIG_DIR}/keepalived.conf"
 CONFIG_KEY = "keepalived.conf"
-K8S_CAPABILITIES = {"NET_ADMIN", "NET_RAW"}
-UNIT_CAPABILITIES = {"CAP_NET_ADMIN", "CAP_NET_RAW"}
+K8S_CAPABILITIES = {"NET_ADMIN", "NET_RAW", "SETUID", "SETGID"}
+UNIT_CAPABILITIES = {"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SETUID", "CAP_SETGID"}
 DOCUMENTATION_NETWORKS = [
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -157,7 +157,7 @@ def test_daemonset_runs_in_the_host_network() -> None:
     assert pod["dnsPolicy"] == "ClusterFirstWithHostNet"
 
 
-def test_daemonset_drops_all_capabilities_but_net_admin_and_net_raw() -> None:
+def test_daemonset_drops_all_capabilities_but_network_and_script_user_ones() -> None:
     security = _havip_container()["securityContext"]
     assert set(security["capabilities"]["add"]) == K8S_CAPABILITIES
     assert security["capabilities"]["drop"] == ["ALL"]
@@ -328,7 +328,7 @@ def test_unit_lets_havip_write_its_vip_record_and_fifos_under_protect_system_str
     assert Path("/run/keepalived") in writable  # keepalived configs' FIFOs and track files
 
 
-def test_unit_grants_exactly_net_admin_and_net_raw() -> None:
+def test_unit_grants_exactly_the_network_and_script_user_capabilities() -> None:
     assert set(_service("CapabilityBoundingSet").split()) == UNIT_CAPABILITIES
     assert set(_service("AmbientCapabilities").split()) == UNIT_CAPABILITIES
 
