@@ -34,6 +34,7 @@ from havip.observe.tracing import TracingObserver, setup_tracing
 from havip.observe.tracking_metrics import TrackingMetrics
 from havip.observe.webconfig import WebConfigError, WebConfigWatcher
 from havip.observer import Observer
+from havip.process_settings import apply_process_settings
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
 WEB_CONFIG_ENV = "HAVIP_WEB_CONFIG_FILE"
@@ -102,6 +103,7 @@ def run_command(args: argparse.Namespace) -> int:
         log.warning("%s", warning)
     listeners = Listeners(args.metrics_listen, args.health_listen, web)
     record = None if args.vip_record == "off" else Path(args.vip_record)
+    apply_process_settings(config.global_defs)  # on this thread, the one trio.run loops on
     trio.run(partial(_serve, config, path, listeners, record))
     return 0
 
@@ -152,7 +154,7 @@ async def _serve(
                 await nursery.start(serve_health, listeners.health, HealthApp(alive))
             if listeners.metrics != "off":
                 app = HttpApp(
-                    metrics.registry,
+                    metrics.scrape,
                     status=lambda: partial(
                         build_status,
                         agent.runtimes,

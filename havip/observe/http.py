@@ -33,8 +33,6 @@ from typing import Any
 
 import h11
 import trio
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 
 from havip.observe.basicauth import BasicAuth
 from havip.observe.webconfig import WebConfig, WebConfigWatcher
@@ -65,7 +63,9 @@ class HttpApp:
     is the `--web.config.file` in force (TLS, basic auth, headers) for every path.
     """
 
-    registry: CollectorRegistry
+    metrics: Callable[[str], tuple[bytes, str]]
+    """Renders /metrics for a request's Accept header: (body, content type); runs in a
+    worker thread."""
     status: Callable[[], Callable[[], dict[str, Any]]]
     alive: Callable[[], bool]
     request_deadline: float = 5.0
@@ -349,8 +349,9 @@ class _MainRoutes:
         return _text(404, "Not Found", "not found; try /metrics, /healthz or /status\n")
 
     async def _metrics(self, accept: str) -> Response:
-        encoder, content_type = choose_encoder(accept)
-        body = await trio.to_thread.run_sync(encoder, self.app.registry, limiter=self._render_slot)
+        body, content_type = await trio.to_thread.run_sync(
+            self.app.metrics, accept, limiter=self._render_slot
+        )
         return Response(200, "OK", content_type, body)
 
 

@@ -351,6 +351,9 @@ def test_unit_grants_exactly_the_network_and_script_user_capabilities() -> None:
         ("Restart", "on-failure"),
         ("KillMode", "mixed"),
         ("TimeoutStopSec", "5s"),
+        ("CPUSchedulingPolicy", "rr"),
+        ("CPUSchedulingPriority", "10"),
+        ("CPUSchedulingResetOnFork", "yes"),
     ],
 )
 def test_unit_sets_option(key: str, value: str) -> None:
