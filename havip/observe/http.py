@@ -86,7 +86,6 @@ class HealthApp:
     max_request_bytes: int = 2048
     max_connections: int = 16
     max_connections_per_client: int = 16
-    web: None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +157,7 @@ async def serve_http(
 ) -> None:
     """Serve `app` on `listen` until cancelled; reports the bound port through task_status."""
     routes = _MainRoutes(app)
-    await _serve(listen, _Server(app, routes.answer), task_status)
+    await _serve(listen, _Server(app, routes.answer, app.web), task_status)
 
 
 async def serve_health(
@@ -174,7 +173,7 @@ async def serve_health(
             return _health(app.alive)
         return _text(404, "Not Found", "only /healthz here\n")
 
-    await _serve(listen, _Server(app, answer), task_status)
+    await _serve(listen, _Server(app, answer, web=None), task_status)
 
 
 async def _serve(listen: str, server: _Server, task_status: trio.TaskStatus[int]) -> None:
@@ -202,9 +201,12 @@ _Answer = Callable[[Request, WebConfig | None], Awaitable[Response]]
 class _Server:
     """Connection slots and the HTTP exchange; what to answer is `answer`'s business."""
 
-    def __init__(self, limits: HttpApp | HealthApp, answer: _Answer) -> None:
+    def __init__(
+        self, limits: HttpApp | HealthApp, answer: _Answer, web: WebConfigWatcher | None
+    ) -> None:
         self.limits = limits
         self.answer = answer
+        self.web = web
         self.active = 0
         self.per_client: dict[str, int] = {}
 
@@ -237,7 +239,7 @@ class _Server:
         stream: trio.abc.Stream = socket_stream
         try:
             with trio.move_on_after(self.limits.request_deadline):
-                config = self.limits.web.current() if self.limits.web is not None else None
+                config = self.web.current() if self.web is not None else None
                 if config is not None and config.tls is not None:
                     stream = trio.SSLStream(
                         socket_stream, config.tls, server_side=True, https_compatible=True
