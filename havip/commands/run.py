@@ -122,7 +122,7 @@ async def _serve(
 ) -> None:
     """The agent and its observers (and the HTTP listeners not turned 'off')."""
     provider = setup_tracing(os.environ)
-    tracing = TracingObserver(provider) if provider is not None else None
+    tracing = TracingObserver(provider)
     metrics = MetricsObserver(thread_safe_trio_clock())
     logs = LogObserver(trio.current_time)
     tracking = TrackingMetrics(
@@ -138,9 +138,7 @@ async def _serve(
         },
         instances=[instance.name for instance in config.instances],
     )
-    observers: list[Observer] = [metrics, logs, tracking]
-    if tracing is not None:
-        observers.append(tracing)
+    observers: list[Observer] = [metrics, logs, tracking, tracing]
     agent = Agent(
         config,
         FanoutObserver(observers),
@@ -161,6 +159,7 @@ async def _serve(
                         trio.current_time(),
                         agent.wall_offset,
                         counters=metrics.counters,
+                        trace_id=tracing.latest_trace_id,
                     ),
                     alive=alive,
                     web=listeners.web,
@@ -169,8 +168,7 @@ async def _serve(
             await agent.run()
             nursery.cancel_scope.cancel()
     finally:
-        if provider is not None:
-            provider.shutdown()
+        provider.shutdown()
 
 
 def _alive(agent: Agent) -> bool:
