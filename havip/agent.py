@@ -124,6 +124,7 @@ class Agent:
                 self.observer.observe(Started(supervisor.create_all(), self.wall_offset))
                 await nursery.start(self._run_hooks, self.hooks)
                 supervisor.links = self._read_links()
+                self._executor.remove_recorded()
                 supervisor.remove_leftovers()
                 self._carry_out()
                 for name, event in self.hooks.initial_events():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import trio
@@ -16,6 +17,7 @@ import trio
 from havip.net.announce import Announcer
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
+from havip.net.viprecord import VipRecord
 from havip.net.vrrpsock import Datagram, VrrpSocket
 from havip.proto.model import DecodeError, Family, IPAddress
 
@@ -64,6 +66,9 @@ class Net(Protocol):
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         """Remove VIPs a previous havip left behind (tagged as havip's)."""
 
+    def remove_recorded(self) -> VipResult:
+        """Remove the VIPs a previous havip recorded as held, on any kernel, configured or not."""
+
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
 
@@ -97,8 +102,8 @@ class SystemEndpoint:
 class SystemNet:
     """The real `Net`: rtnetlink for links and VIPs, raw and packet sockets for the wire."""
 
-    def __init__(self) -> None:
-        self._netlink = Netlink()
+    def __init__(self, record: Path | None = None) -> None:
+        self._netlink = Netlink(VipRecord(record) if record is not None else None)
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
 
@@ -119,6 +124,9 @@ class SystemNet:
 
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         return self._netlink.remove_leftovers(index, specs)
+
+    def remove_recorded(self) -> VipResult:
+        return self._netlink.remove_recorded()
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         announcer = self._announcers.get(device)

@@ -192,6 +192,9 @@ class FakeNet:
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
         return [], []
 
+    def remove_recorded(self) -> tuple[list[str], list[str]]:
+        return [], []
+
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         self.announced.append((device, tuple(addresses)))
         return len(addresses)
