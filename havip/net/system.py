@@ -7,6 +7,7 @@ and drive the real loop under trio's MockClock, without root or namespaces.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,13 +83,24 @@ class SystemEndpoint:
         self._sock = sock
         self.interface = sock.interface
         self.group = sock.group
+        self._offset = 0.0
+        self._offset_checked = -math.inf
 
     async def wait_readable(self) -> None:
         await trio.lowlevel.wait_readable(self._sock.sock)
 
+    def _clock_offset(self) -> float:
+        """trio's clock minus the wall clock, read again once a second (a stepped wall clock
+        shifts arrival times until then; the receive loop clamps what that could do)."""
+        checked = time.monotonic()
+        if checked - self._offset_checked > 1.0:
+            self._offset = trio.current_time() - time.time()
+            self._offset_checked = checked
+        return self._offset
+
     def receive(self) -> tuple[Datagram | DecodeError, float | None] | None:
         try:
-            return self._sock.receive_one(trio.current_time() - time.time())
+            return self._sock.receive_one(self._clock_offset())
         except (BlockingIOError, InterruptedError):  # EAGAIN is BlockingIOError in Python
             return None
 
