@@ -38,7 +38,15 @@ from havip.proto.model import (
     RejectReason,
 )
 
-__all__ = ["AUTH_DATA_LENGTH", "IPv4Header", "checksum", "decode", "encode", "parse_ipv4"]
+__all__ = [
+    "AUTH_DATA_LENGTH",
+    "IPv4Header",
+    "checksum",
+    "checksum_form",
+    "decode",
+    "encode",
+    "parse_ipv4",
+]
 
 ADVERTISEMENT_TYPE = 1
 AUTH_DATA_LENGTH = 8
@@ -256,6 +264,28 @@ def _check_checksum(
     if len(data) > length and _verifies(data, version, source, destination):
         return
     raise DecodeError(RejectReason.CHECKSUM, f"invalid VRRPv{version} checksum")
+
+
+def checksum_form(data: bytes, *, source: IPAddress, destination: IPAddress) -> ChecksumMode:
+    """Which checksum form a message that `decode` accepted was sent with.
+
+    Only VRRPv3 over IPv4 has a choice (see ChecksumMode): v2 always sums the message alone
+    and IPv6 always includes the pseudo-header. A passive observer uses this to tell routers
+    of one group apart that disagree on the form, which would make them ignore each other.
+    """
+    version = data[0] >> 4
+    if version == 2:
+        return ChecksumMode.MESSAGE_ONLY
+    if source.version == 6:
+        return ChecksumMode.PSEUDO_HEADER
+    message = data[: HEADER_LENGTH + data[3] * 4]
+    if ones_complement_sum(message, pseudo_header_sum(source, destination, len(message))) == (
+        _WORD_MAX
+    ) or ones_complement_sum(data, pseudo_header_sum(source, destination, len(data))) == (
+        _WORD_MAX
+    ):
+        return ChecksumMode.PSEUDO_HEADER
+    return ChecksumMode.MESSAGE_ONLY
 
 
 def _verifies(data: bytes, version: int, source: IPAddress, destination: IPAddress) -> bool:

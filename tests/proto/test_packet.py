@@ -22,7 +22,7 @@ from havip.proto.model import (
     IPAddress,
     RejectReason,
 )
-from havip.proto.packet import IPv4Header, decode, encode, parse_ipv4
+from havip.proto.packet import IPv4Header, checksum_form, decode, encode, parse_ipv4
 
 SOURCE4 = IPv4Address("192.0.2.1")
 SOURCE6 = IPv6Address("fe80::1")
@@ -240,6 +240,26 @@ def test_v3_ipv4_decodes_either_checksum_mode() -> None:
     for mode in ChecksumMode:
         data = encode(advert, source=SOURCE4, destination=VRRP_MCAST_GROUP4, checksum_mode=mode)
         assert decode(data, source=SOURCE4, destination=VRRP_MCAST_GROUP4) == advert
+
+
+@pytest.mark.parametrize("mode", list(ChecksumMode))
+def test_checksum_form_tells_which_v3_ipv4_form_was_sent(mode: ChecksumMode) -> None:
+    advert = Advertisement(3, 9, 100, 100, many("198.51.100.0", 2))
+    data = encode(advert, source=SOURCE4, destination=VRRP_MCAST_GROUP4, checksum_mode=mode)
+    assert checksum_form(data, source=SOURCE4, destination=VRRP_MCAST_GROUP4) is mode
+
+
+def test_checksum_form_of_v2_and_ipv6_is_fixed_by_the_rfcs() -> None:
+    v2 = encode(Advertisement(2, 9, 100, 100, (VIP4,)), source=SOURCE4, destination=VIP4)
+    assert checksum_form(v2, source=SOURCE4, destination=VIP4) is ChecksumMode.MESSAGE_ONLY
+    v3 = encode(
+        Advertisement(3, 9, 100, 100, (VIP6,)),
+        source=SOURCE6,
+        destination=VRRP_MCAST_GROUP6,
+        checksum_mode=ChecksumMode.MESSAGE_ONLY,
+    )
+    form = checksum_form(v3, source=SOURCE6, destination=VRRP_MCAST_GROUP6)
+    assert form is ChecksumMode.PSEUDO_HEADER
 
 
 def test_v3_ipv6_uses_the_pseudo_header_whatever_the_mode() -> None:
