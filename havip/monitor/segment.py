@@ -218,6 +218,8 @@ class Group:
     speakers: dict[SpeakerKey, Speaker] = field(default_factory=dict)
     master: Speaker | None = None
     master_since: float = 0.0
+    last_master: Speaker | None = None
+    """The master now, or the last one a silent group had: what it advertised stays known."""
     previous: PastMaster | None = None
     advertising: int = 0
     disagreements: frozenset[Field] = frozenset()
@@ -381,6 +383,8 @@ class Segment:
                 events.append(failover)
             group.master = best
             group.master_since = now
+            if best is not None:
+                group.last_master = best
         group.disagreements = _disagreements(group.speakers.values())
         group.deadline = min(
             (
