@@ -46,7 +46,7 @@ def split_brain_then_failover() -> tuple[Segment, SegmentMetrics]:
 
 
 def test_every_group_series_exists_with_the_census_values() -> None:
-    segment, metrics = split_brain_then_failover()
+    _segment, metrics = split_brain_then_failover()
     samples = scrape(metrics)
     assert value(samples, names.MONITOR_MASTER_PRIORITY.name) == 150
     assert value(samples, names.MONITOR_MASTER_ADVERT_INTERVAL.name) == 1.0
