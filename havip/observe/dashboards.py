@@ -678,6 +678,9 @@ def fleet_overview() -> Json:
         ),
     )
     _packet_panels(grid, rejected_scope=(JOB, ROUTER), auth_scope=scope, per=("instance",))
+
+    grid.row("Segment (havip monitor)")
+    _segment_panels(grid)
     return dashboard(
         FLEET_UID,
         "havip / Fleet overview",
@@ -685,6 +688,120 @@ def fleet_overview() -> Json:
         "failover durations, advertisements and rejected packets.",
         grid,
         multi=True,
+    )
+
+
+SEGMENT_GROUP = "instance, interface, family, vrid"
+"""A group as one `havip monitor` hears it; `instance` is the monitor."""
+
+
+def _segment_panels(grid: Grid) -> None:
+    """Every VRRP group on the monitored segments, whoever runs it (keepalived, FRR, ...)."""
+    scope = (JOB, ROUTER)
+    red_from_one = thresholds(("green", None), ("red", 1))
+    masters = selector(names.MONITOR_MASTERS, *scope)
+    silent = selector(names.MONITOR_SILENT, *scope)
+    disagreement = selector(names.MONITOR_DISAGREEMENT, *scope)
+    for title, description, expr in (
+        (
+            "Segment split brain",
+            "Groups on the monitored segments with more than one advertising master "
+            "(alert HavipSegmentSplitBrain).",
+            f"count(({masters}) > 1) or vector(0)",
+        ),
+        (
+            "Segment silent groups",
+            "Groups heard before that no router advertises now (alert HavipSegmentSilent).",
+            f"count(({silent}) == 1) or vector(0)",
+        ),
+        (
+            "Segment misconfigured groups",
+            "Groups whose routers advertise different intervals, versions, auth, passwords, "
+            "address lists or checksum forms (alert HavipSegmentMisconfigured).",
+            f"count(count by ({SEGMENT_GROUP}) (({disagreement}) == 1)) or vector(0)",
+        ),
+    ):
+        grid.add(stat(title, description, targets((expr, "")), steps=red_from_one), 8, 4)
+    group_queries = [
+        target(selector(metric, *scope), ref=chr(ord("A") + index), table=True)
+        for index, metric in enumerate(
+            (
+                names.MONITOR_MASTER_PRIORITY,
+                names.MONITOR_MASTER_ADVERT_INTERVAL,
+                names.MONITOR_MASTER_VERSION,
+                names.MONITOR_MASTERS,
+                names.MONITOR_SPEAKERS,
+            )
+        )
+    ]
+    grid.add(
+        table(
+            "Segment groups",
+            "Every VRRP group each monitor hears: the master's priority, interval and version, "
+            "the speakers advertising now (red unless exactly one) and heard lately. The "
+            "monitor's /status names the speakers.",
+            group_queries,
+            transformations=[
+                {"id": "merge", "options": {}},
+                hide_and_rename(
+                    ["Time", "job"],
+                    {
+                        "instance": "Monitor",
+                        "Value #A": "Master priority",
+                        "Value #B": "Interval (s)",
+                        "Value #C": "Version",
+                        "Value #D": "Advertising",
+                        "Value #E": "Speakers",
+                    },
+                ),
+            ],
+            overrides=[
+                field_override(
+                    "Advertising",
+                    ("color", {"mode": "thresholds"}),
+                    ("custom.cellOptions", {"type": "color-background"}),
+                    ("thresholds", thresholds(("red", None), ("green", 1), ("red", 2))),
+                )
+            ],
+        ),
+        24,
+        8,
+    )
+    failovers = counter_increase(names.MONITOR_FAILOVER_DURATION, *scope, by=SEGMENT_GROUP).replace(
+        names.MONITOR_FAILOVER_DURATION.name, names.MONITOR_FAILOVER_DURATION.name + "_count"
+    )
+    grid.add(
+        timeseries(
+            "Segment failovers",
+            "Changes of master each monitor saw per interval, and the 90th percentile of "
+            "their duration (old master's last advert to the new one's first).",
+            targets(
+                (failovers, "{{interface}} {{family}} VRID {{vrid}} failovers"),
+                (
+                    quantile(
+                        0.9, names.MONITOR_FAILOVER_DURATION, *scope, by=f"le, {SEGMENT_GROUP}"
+                    ),
+                    "{{interface}} {{family}} VRID {{vrid}} p90 duration (s)",
+                ),
+            ),
+            decimals=1,
+        ),
+    )
+    grid.add(
+        timeseries(
+            "Segment malformed packets",
+            "Captured VRRP packets routers drop, per second by reason "
+            "(alert HavipSegmentMalformedPackets).",
+            targets(
+                (
+                    counter_rate(
+                        names.MONITOR_PACKETS_MALFORMED, *scope, by="instance, interface, reason"
+                    ),
+                    "{{instance}} {{interface}} {{reason}}",
+                )
+            ),
+            unit="pps",
+        ),
     )
 
 
