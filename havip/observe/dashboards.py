@@ -767,9 +767,8 @@ def _segment_panels(grid: Grid) -> None:
         24,
         8,
     )
-    failovers = counter_increase(names.MONITOR_FAILOVER_DURATION, *scope, by=SEGMENT_GROUP).replace(
-        names.MONITOR_FAILOVER_DURATION.name, names.MONITOR_FAILOVER_DURATION.name + "_count"
-    )
+    failover_count = selector(names.MONITOR_FAILOVER_DURATION, *scope, series="_count")
+    failovers = f"sum by ({SEGMENT_GROUP}) (increase({failover_count}{RATE}))"
     grid.add(
         timeseries(
             "Segment failovers",
