@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 from ipaddress import IPv4Address
 
+import pytest
+import trio
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from havip.commands import status as status_command
 from havip.monitor.segment import Field, Limits, Segment
 from havip.observe import names
 from havip.observe.census import build_census, format_census_table, table_rows
+from havip.observe.http import HttpApp, serve_http
 from havip.observe.segment_metrics import SegmentMetrics
 from havip.proto.timers import master_down_interval
 from tests.monitor.test_segment import packet
@@ -118,3 +123,17 @@ def test_an_empty_census_says_nothing_was_heard() -> None:
     census = build_census(Segment(("eth0",)), 0.0, WALL)
     assert census["groups"] == []
     assert "no VRRP advertisement heard yet" in format_census_table(census)
+
+
+async def test_havip_status_prints_a_monitors_census_table(
+    nursery: trio.Nursery, capsys: pytest.CaptureFixture[str]
+) -> None:
+    segment, metrics = split_brain_then_failover()
+    census = build_census(segment, 2.6, WALL)
+    app = HttpApp(registry=metrics.registry, status=lambda: lambda: census, alive=lambda: True)
+    port = await nursery.start(serve_http, "127.0.0.1:0", app)
+    parser = argparse.ArgumentParser(prog="havip")
+    status_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["status", "--url", f"http://127.0.0.1:{port}"])
+    assert await trio.to_thread.run_sync(status_command.run, args) == 0
+    assert capsys.readouterr().out == format_census_table(census)

@@ -310,3 +310,35 @@ def test_the_group_table_is_capped_and_evicts_silent_groups_first() -> None:
 def test_limits_refuse_nonsense() -> None:
     with pytest.raises(ValueError):
         Limits(max_speakers=1)
+
+
+def test_the_segment_model_imports_nothing_that_does_io() -> None:
+    """Like the protocol core (tests/proto/test_purity.py): no socket, clock or framework."""
+    import ast
+    from pathlib import Path
+
+    import havip.monitor.segment
+
+    tree = ast.parse(Path(havip.monitor.segment.__file__).read_text())
+    imported = {
+        (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported <= {
+        "__future__",
+        "hashlib",
+        "collections",
+        "dataclasses",
+        "enum",
+        "ipaddress",
+        "havip",
+    }
+    assert not [
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("havip.")
+        and not (node.module or "").startswith("havip.proto")
+    ]
