@@ -5,10 +5,13 @@ Nothing here opens a socket or sleeps: the times are arguments, as for the state
 
 from __future__ import annotations
 
+import ast
 from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
 
 import pytest
 
+import havip.monitor.segment
 from havip.monitor.segment import (
     Captured,
     EvictionKind,
@@ -314,11 +317,6 @@ def test_limits_refuse_nonsense() -> None:
 
 def test_the_segment_model_imports_nothing_that_does_io() -> None:
     """Like the protocol core (tests/proto/test_purity.py): no socket, clock or framework."""
-    import ast
-    from pathlib import Path
-
-    import havip.monitor.segment
-
     tree = ast.parse(Path(havip.monitor.segment.__file__).read_text())
     imported = {
         (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name
