@@ -88,7 +88,7 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
         async with trio.open_nursery() as nursery:
             if listen != "off":
                 app = HttpApp(
-                    metrics.registry,
+                    metrics.scrape,
                     status=lambda: partial(
                         build_status,
                         agent.runtimes,

@@ -1,0 +1,70 @@
+"""The raw VRRP socket between two namespaces: what it hands over, and when it says it arrived."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from havip.lab.netns import Lab, netns_unavailable_reason
+
+UNAVAILABLE = netns_unavailable_reason()
+
+RECEIVER = textwrap.dedent(
+    """
+    import json, select, time
+    from ipaddress import IPv4Address
+    from havip.net.netlink import Netlink
+    from havip.net.vrrpsock import VrrpSocket
+    from havip.proto.model import VRRP_MCAST_GROUP4, Family
+    link = Netlink().link("eth0")
+    sock = VrrpSocket("eth0", link.index, Family.IPV4, VRRP_MCAST_GROUP4)
+    print("ready", flush=True)
+    select.select([sock.sock], [], [], 10)
+    time.sleep(0.2)  # the packet waits in the socket, as it does out a receive window
+    read_at = time.monotonic()
+    datagram = sock.receive_one(time.monotonic() - time.time())
+    print(json.dumps({"payload": datagram.payload.hex(), "source": str(datagram.source),
+                      "ttl": datagram.ttl, "waited": read_at - datagram.received_at}))
+    """
+)
+SENDER = textwrap.dedent(
+    """
+    from ipaddress import IPv4Address
+    from havip.net.netlink import Netlink
+    from havip.net.vrrpsock import VrrpSocket
+    from havip.proto.model import VRRP_MCAST_GROUP4, Family
+    link = Netlink().link("eth0")
+    sock = VrrpSocket("eth0", link.index, Family.IPV4, VRRP_MCAST_GROUP4)
+    sock.send(bytes.fromhex("3133c80100640000"), IPv4Address("192.0.2.2"), VRRP_MCAST_GROUP4)
+    """
+)
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    if UNAVAILABLE is not None:
+        pytest.skip(f"this machine cannot run namespace labs: {UNAVAILABLE}")
+    with Lab() as built:
+        built.add_host("r1", "192.0.2.1/24")
+        built.add_host("r2", "192.0.2.2/24")
+        yield built
+
+
+def test_a_datagram_carries_its_kernel_arrival_time(lab: Lab) -> None:
+    receiver = lab.hosts["r1"].popen(
+        [sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True
+    )
+    assert receiver.stdout is not None
+    assert receiver.stdout.readline().strip() == "ready"
+    lab.hosts["r2"].exec(sys.executable, "-c", SENDER)
+    out, _ = receiver.communicate(timeout=15)
+    got = json.loads(out)
+    assert got["payload"] == "3133c80100640000"
+    assert got["source"] == "192.0.2.2" and got["ttl"] == 255
+    # Read 0.2 s after it arrived: the stamp is the arrival, not the read.
+    assert 0.15 < got["waited"] < 2.0
