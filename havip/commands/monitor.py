@@ -105,7 +105,7 @@ async def _serve(args: argparse.Namespace, limits: Limits) -> None:
         log.info("monitoring VRRP on %s (receive only)", ", ".join(args.interfaces))
         if args.metrics_listen != "off":
             app = HttpApp(
-                metrics.registry,
+                metrics.scrape,
                 status=lambda: partial(build_census, segment, clock(), monitor.wall_offset),
                 alive=lambda: True,
             )
