@@ -263,8 +263,8 @@ class Supervisor:
         """`driven`'s deadline came (ignored if a reload replaced it meanwhile).
 
         The master's periodic advert, by far the most common timer, skips the step report:
-        it only counts, sends and re-arms. A backup's timer may find its deadline moved by
-        the advert fast path (which re-arms nothing) and is then just re-armed.
+        it only counts, sends and re-arms. A timer that finds nothing due (a drain before a
+        takeover moved the deadline) is just re-armed.
         """
         if self.driven.get(driven.config.name) is not driven:
             return
@@ -325,18 +325,19 @@ class Supervisor:
         if machine.master_interval_cs != interval and endpoint is not None:
             endpoint.window = None
 
-    @staticmethod
-    def _heard_again(driven: Driven, source: IPAddress, now: float) -> None:
+    def _heard_again(self, driven: Driven, source: IPAddress, now: float) -> None:
         """The master's advert again, byte for byte: the machine's fast path, counted here.
 
         Same bytes from the same source and to the same destination decode, check and act
-        the same, so nothing is decoded, no step is reported, and no timer is re-armed (the
-        scheduler's earlier deadline fires, finds it moved, and re-arms then)."""
+        the same, so nothing is decoded and no step is reported; the moved deadline is
+        re-armed at once, which costs the scheduler no wake-up (re-arming only when the old
+        deadline fired would wake the loop once per instance per master-down interval)."""
         machine = driven.machine
         machine.heard_again(now)
         runtime = driven.runtime
         runtime.adverts_received += 1
         runtime.peers[source] = (machine.master_priority, now)
+        self.effects.append(Rearm(driven))
 
     def links_changed(self, links: Mapping[str, LinkInfo | None], now: float) -> None:
         """The links as they are now: faults, sources and endpoints follow them."""

@@ -76,3 +76,20 @@ async def test_an_advert_waiting_out_its_window_is_read_before_a_takeover(
         assert machine.state is State.BACKUP
         assert run.agent.runtimes[0].adverts_received == 6
         assert machine.get_timer() == pytest.approx(late + MASTER_DOWN_INTERVAL)
+
+
+async def test_following_a_master_fires_no_timer(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each advert moves the master-down deadline and re-arms it at once: the scheduler never
+    fires a deadline that has moved (that would wake the loop per instance per interval)."""
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(backup_conf(), net, tmp_path) as run:
+        fired: list[float] = []
+        supervisor = run.agent.supervisor
+        timer = supervisor.timer
+        monkeypatch.setattr(supervisor, "timer", lambda d, now: (fired.append(now), timer(d, now)))
+        await follow_master(run, 20)
+        assert fired == []
+        assert run.agent.runtimes[0].machine.state is State.BACKUP

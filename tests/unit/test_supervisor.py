@@ -109,7 +109,7 @@ def test_the_masters_advert_again_takes_the_fast_path_and_counts(tmp_path: Path)
     built.datagram(KEY, datagram(200), 1.0)
     assert kinds(built.take()) == ["Stepped", "Rearm"]
     built.datagram(KEY, datagram(200), 2.0)
-    assert built.take() == []  # no decode, no step report, no timer re-armed
+    assert kinds(built.take()) == ["Rearm"]  # no decode, no step report
     machine = driven.machine
     assert machine.get_timer() == 2.0 + machine.master_down_interval
     assert driven.runtime.adverts_received == 2
@@ -135,7 +135,7 @@ def test_a_timer_that_finds_its_deadline_moved_only_rearms(tmp_path: Path) -> No
     built.datagram(KEY, datagram(200), 2.0)
     built.take()
     assert first is not None
-    built.timer(driven, first)  # the scheduler still held the earlier deadline
+    built.timer(driven, first)  # a drain before the takeover moved the deadline
     assert kinds(built.take()) == ["Rearm"]
     assert driven.machine.state is State.BACKUP
 
