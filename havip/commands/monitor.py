@@ -107,7 +107,7 @@ async def _serve(args: argparse.Namespace, limits: Limits) -> None:
             app = HttpApp(
                 metrics.scrape,
                 status=lambda: partial(build_census, segment, clock(), monitor.wall_offset),
-                alive=lambda: True,
+                alive=lambda: monitor.running,
             )
             await nursery.start(serve_http, args.metrics_listen, app)
         if args.table:

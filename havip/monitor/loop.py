@@ -56,10 +56,12 @@ class Monitor:
     ) -> None:
         self.segment = segment
         self.interfaces = tuple(interfaces)
-        self.wall_offset = time.time() - trio.current_time()
+        self.wall_offset = time.time() - trio.current_time()  # so: built inside trio.run
         self._on_events = on_events
         self._open_tap = open_tap
         self._taps: list[Tap] = []
+        self.running = False
+        """True while every tap is open and the loop serves them (/healthz)."""
         self._timer = trio.CancelScope()
         self._earliest_expiry = 0.0
 
@@ -71,9 +73,11 @@ class Monitor:
             async with trio.open_nursery() as nursery:
                 for tap in self._taps:
                     nursery.start_soon(self._receive, tap)
+                self.running = True
                 task_status.started()
                 await self._expire_forever()
         finally:
+            self.running = False
             for tap in self._taps:
                 tap.close()
 

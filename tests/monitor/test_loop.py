@@ -68,8 +68,10 @@ def run_monitor(scenario: Scenario) -> tuple[Segment, list[SegmentEvent], FakeTa
         monitor = Monitor(segment, ["eth0"], events.extend, open_tap)
         async with trio.open_nursery() as nursery:
             await nursery.start(monitor.run)
+            assert monitor.running
             await scenario(taps["eth0"], segment)
             nursery.cancel_scope.cancel()
+        assert not monitor.running
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     return segment, events, taps["eth0"]
