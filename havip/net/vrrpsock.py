@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import struct
 from dataclasses import dataclass
-from ipaddress import IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, Family, IPAddress
 from havip.proto.packet import parse_ipv4
@@ -47,6 +47,7 @@ class VrrpSocket:
         self.family = family
         self.group = group
         self._ancillary: dict[IPAddress, list[tuple[int, int, bytes]]] = {}
+        self._addresses = AddressMemo()
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, VRRP_PROTOCOL)
         try:
@@ -111,7 +112,7 @@ class VrrpSocket:
         """
         if self.family == 4:
             data, ancillary, _flags, _address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV4_ANCILLARY)
-            return _ipv4_datagram(data, _arrival(ancillary, clock_offset))
+            return _ipv4_datagram(data, _arrival(ancillary, clock_offset), self._addresses)
         data, ancillary, _flags, address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV6_ANCILLARY)
         return _ipv6_datagram(data, ancillary, address, _arrival(ancillary, clock_offset))
 
@@ -124,9 +125,29 @@ def _arrival(ancillary: list[tuple[int, int, bytes]], clock_offset: float) -> fl
     return None
 
 
-def _ipv4_datagram(data: bytes, received_at: float | None) -> Datagram | DecodeError:
+class AddressMemo:
+    """IPv4Address objects by their integer value, so that a routine advert re-uses its
+    sender's and its group's instead of building two (the costliest step of parsing it).
+    Bounded: forged sources only make it forget, never grow."""
+
+    def __init__(self, bound: int = 1024) -> None:
+        self._known: dict[int, IPv4Address] = {}
+        self._bound = bound
+
+    def __call__(self, value: int) -> IPv4Address:
+        found = self._known.get(value)
+        if found is None:
+            if len(self._known) >= self._bound:
+                self._known.clear()
+            found = self._known[value] = IPv4Address(value)
+        return found
+
+
+def _ipv4_datagram(
+    data: bytes, received_at: float | None, addresses: AddressMemo
+) -> Datagram | DecodeError:
     try:
-        header, payload = parse_ipv4(data)
+        header, payload = parse_ipv4(data, addresses)
     except DecodeError as error:
         return error
     return Datagram(payload, header.source, header.destination, header.ttl, received_at)

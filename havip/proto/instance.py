@@ -165,17 +165,11 @@ class VrrpInstance:
 
     def get_timer(self) -> float | None:
         """The earliest time `handle_timer` must be called, or None if nothing is pending."""
-        deadlines = [
-            d
-            for d in (
-                self._down_deadline,
-                self._advert_deadline,
-                self._announce_deadline,
-                self._refresh_deadline,
-            )
-            if d is not None
-        ]
-        return min(deadlines) if deadlines else None
+        earliest = self._down_deadline
+        for deadline in (self._advert_deadline, self._announce_deadline, self._refresh_deadline):
+            if deadline is not None and (earliest is None or deadline < earliest):
+                earliest = deadline
+        return earliest
 
     # --- inputs -------------------------------------------------------------------------------
 
