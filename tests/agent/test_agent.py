@@ -7,12 +7,14 @@ exported as IPv6, SIGTERM hands over, and a link going down is FAULT.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import signal
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
 
@@ -185,3 +187,20 @@ async def test_link_down_is_fault_and_link_up_is_backup_again(
         assert machine.state is State.BACKUP
         await trio.sleep(5.0)
         assert machine.state is State.MASTER
+
+
+async def test_the_loop_collects_garbage_on_its_own_time(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Automatic collection is off while the agent runs (it could land inside a takeover);
+    the loop collects generation 0 every second, 1 every 10 s and 2 every 100 s instead."""
+    collected: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or 0)
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path):
+        assert not gc.isenabled()
+        await trio.sleep(100.5)
+    assert gc.isenabled()
+    assert len(collected) == 100
+    assert collected.count(2) == 1 and collected.count(1) == 9 and collected[9] == 1

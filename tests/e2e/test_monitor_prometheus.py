@@ -1,7 +1,7 @@
 """The segment alerts in a real Prometheus scraping a real `havip monitor`.
 
 A keepalived pair (VRID 51) and a monitor on one bridge; the Debian Prometheus runs in the
-monitor's namespace, scrapes it every second and evaluates alerts/segment.rules.yml with the
+monitor's namespace, scrapes it every second and evaluates alerts/havip.rules.yml with the
 `for:` durations shortened (as tests/e2e/test_prometheus.py does for the router rules). The
 split-brain alert must fire while bridge port isolation separates the routers (the monitor
 still hears both) and clear once they hear each other again; the silent-group alert must fire
@@ -24,7 +24,7 @@ from .prometheus import Prometheus, instant_values, prometheus_binary
 
 pytestmark = [pytest.mark.netns, pytest.mark.prometheus]
 
-RULES = Path(__file__).resolve().parents[2] / "alerts" / "segment.rules.yml"
+RULES = Path(__file__).resolve().parents[2] / "alerts" / "havip.rules.yml"
 ALERT_FOR = "3s"
 JOB = "havip-monitor"
 VIP = "192.0.2.100"
@@ -70,7 +70,7 @@ def test_segment_alerts_fire_and_clear_in_a_live_prometheus(
     k1 = routers.keepalived(lab.hosts["k1"], keepalived_conf(RouterSpec(150, **config)))  # type: ignore[arg-type]
     k2 = routers.keepalived(lab.hosts["k2"], keepalived_conf(RouterSpec(100, **config)))  # type: ignore[arg-type]
     wait_single_holder(lab, VIP, ["k1", "k2"], "k1", timeout=15)
-    rules = rules_with_short_for(tmp_path / "segment.rules.yml")
+    rules = rules_with_short_for(tmp_path / "havip.rules.yml")
     scrape = prometheus_config([f"127.0.0.1:{METRICS_PORT}"], [str(rules)], job=JOB)
     prometheus = Prometheus(monitor_host, tmp_path / "prometheus", scrape)
     try:
