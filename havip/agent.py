@@ -32,6 +32,7 @@ from havip.observer import (
     Notified,
     Observer,
     PacketDropped,
+    Report,
     Started,
     Stepped,
     TookOver,
@@ -50,6 +51,21 @@ RELOAD_BATCH = 50
 """Instances changed in place per loop turn during a reload (about 5 ms of work)."""
 GC_INTERVAL = 1.0
 """Seconds between the loop's own collections of Python's youngest generation."""
+
+
+class HeldReports:
+    """Reports held back while a batch of effects is carried out (see Agent._carry_out); the
+    executor reports here too."""
+
+    def __init__(self) -> None:
+        self.pending: list[Report] = []
+
+    def observe(self, report: Report) -> None:
+        self.pending.append(report)
+
+    def take(self) -> list[Report]:
+        pending, self.pending = self.pending, []
+        return pending
 
 
 class Agent:
@@ -74,6 +90,7 @@ class Agent:
         self._hooks_scope: trio.CancelScope | None = None
         self._nursery: trio.Nursery | None = None
         self._receivers: Receivers | None = None
+        self._reports = HeldReports()
         self._timers: TimerScheduler[Driven] = TimerScheduler(self._on_timer)
 
     @property
@@ -100,7 +117,7 @@ class Agent:
                     supervisor.receive_window,
                 )
                 self._executor = Executor(
-                    net, self.observer, self._receivers.endpoints, supervisor.link
+                    net, self._reports, self._receivers.endpoints, supervisor.link
                 )
                 nursery.start_soon(self._timers.run)
                 self.wall_offset = time.time() - trio.current_time()
@@ -264,28 +281,42 @@ class Agent:
     # --- effects ------------------------------------------------------------------------------
 
     def _carry_out(self) -> None:
-        """Carry out the supervisor's effects, in order."""
-        observe = self.observer.observe
+        """Carry out the supervisor's effects in order, the OS work first.
+
+        Reports wait in `_reports` until the batch's adverts are sent and its VIPs moved and
+        announced, then reach the observers (and the notify hooks) in their original order,
+        with the times they were made. Logging a takeover and building its spans costs more
+        than the takeover itself; held back, it no longer delays the VIPs.
+        """
+        reports = self._reports.pending
         executor = self._executor
         assert executor is not None
         for effect in self.supervisor.take():
             if isinstance(effect, Stepped):
-                observe(effect)
-                self.hooks.outputs(effect.runtime.name, effect.outputs)
+                reports.append(effect)
             elif isinstance(effect, fx.Rearm):
                 self._timers.set(effect.driven, effect.driven.machine.get_timer())
             elif isinstance(effect, fx.Transmit):
                 executor.transmit(effect)
             elif isinstance(effect, PacketDropped):
-                observe(effect)
+                reports.append(effect)
             elif isinstance(effect, fx.ChangeVips):
                 executor.change_vips(effect)
             elif isinstance(effect, fx.Announce):
                 executor.announce(effect)
             elif isinstance(effect, fx.TakeoverDone):
-                observe(TookOver(effect.runtime, effect.change, trio.current_time()))
+                reports.append(TookOver(effect.runtime, effect.change, trio.current_time()))
             else:
                 self._carry_out_rare(effect)
+        if reports:
+            self._deliver_reports()
+
+    def _deliver_reports(self) -> None:
+        observe = self.observer.observe
+        for report in self._reports.take():
+            observe(report)
+            if isinstance(report, Stepped):
+                self.hooks.outputs(report.runtime.name, report.outputs)
 
     def _carry_out_rare(self, effect: fx.Effect) -> None:
         """The effects of start-up, reload, link changes and sync groups."""
@@ -302,4 +333,4 @@ class Agent:
             log.info("%s", effect.change.log_message)
             self.hooks.notify("GROUP", effect.change.group, effect.change.new, 0)
         elif isinstance(effect, InterfaceTracked | InstancesChanged):
-            self.observer.observe(effect)
+            self._reports.observe(effect)
