@@ -305,6 +305,7 @@ class Agent:
                 reports.append(TookOver(effect.runtime, effect.change, trio.current_time()))
             else:
                 self._carry_out_rare(effect)
+        executor.settle()
         if reports:
             self._deliver_reports()
 

@@ -35,6 +35,14 @@ class Executor:
         self.observer = observer
         self._endpoints = endpoints
         self._links = links
+        self._vips_changed = False
+
+    def settle(self) -> None:
+        """After a batch's effects: write down the VIPs held, if they changed (see
+        `Net.save_vip_record`: this never comes before the batch's announcements)."""
+        if self._vips_changed:
+            self._vips_changed = False
+            self.net.save_vip_record()
 
     def remove_leftovers(self, effect: fx.RemoveLeftovers) -> None:
         name = effect.runtime.name
@@ -83,6 +91,7 @@ class Executor:
                 done, failed = self.net.release_vips(link.index, on_device)
             changed.extend(done)
             failures.extend(failed)
+        self._vips_changed = True
         self.observer.observe(
             VipsChanged(effect.runtime, effect.op, changed, failures, began, trio.current_time())
         )

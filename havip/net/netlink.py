@@ -72,6 +72,7 @@ class Netlink:
         self._writer = AddressWriter()
         self._owned: set[tuple[int, VipSpec]] = set()
         self._record = record
+        self._record_pending = False
 
     def close(self) -> None:
         self.ipr.close()
@@ -128,8 +129,8 @@ class Netlink:
                 failures.append(f"{vip.interface}: {os.strerror(error)}")
                 continue
             added.append(str(vip.interface.ip))
-        if created:  # after the kernel calls: the VIPs come first, the record a moment later
-            self._save_record()
+        if created:  # written by save_record, once the takeover has announced its VIPs
+            self._record_pending = True
         return added, failures
 
     def release(self, index: int, vips: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
@@ -138,7 +139,7 @@ class Netlink:
         self._owned.difference_update((index, vip) for vip in mine)
         result = self._delete(index, mine)
         if mine:
-            self._save_record()
+            self._record_pending = True
         return result
 
     def remove_recorded(self) -> tuple[list[str], list[str]]:
@@ -172,6 +173,17 @@ class Netlink:
             failures.extend(failed)
         self._save_record()
         return removed, failures
+
+    def save_record(self) -> None:
+        """Write the record if VIPs were added or removed since it was last written.
+
+        Not done inside `add`: writing a file takes a millisecond or more, and a takeover's
+        advert and gratuitous ARPs must not wait for it. A SIGKILL in between leaves the
+        IFA_PROTO tag (kernels 6.1 on) as the safety net for that moment.
+        """
+        if self._record_pending:
+            self._record_pending = False
+            self._save_record()
 
     def _save_record(self) -> None:
         if self._record is not None:

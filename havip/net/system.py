@@ -67,6 +67,10 @@ class Net(Protocol):
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         """Remove VIPs a previous havip left behind (tagged as havip's)."""
 
+    def save_vip_record(self) -> None:
+        """Write down the VIPs held now, after a batch of changes (never before the batch's
+        adverts and announcements: the record must not delay a takeover)."""
+
     def remove_recorded(self) -> VipResult:
         """Remove the VIPs a previous havip recorded as held, on any kernel, configured or not."""
 
@@ -133,6 +137,9 @@ class SystemNet:
 
     def release_vips(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         return self._netlink.release(index, specs)
+
+    def save_vip_record(self) -> None:
+        self._netlink.save_record()
 
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         return self._netlink.remove_leftovers(index, specs)

@@ -127,6 +127,8 @@ class FakeNet:
         self.endpoints: dict[tuple[str, Family], FakeEndpoint] = {}
         self.vips: dict[int, set[str]] = {}
         self.vip_changes: list[tuple[float, str, tuple[str, ...]]] = []
+        self.calls: list[str] = []
+        """The VIP calls in order: "add", "release", "announce", "record"."""
         self.announced: list[tuple[str, tuple[IPAddress, ...]]] = []
         self.closed = False
         self._link_change = trio.Event()
@@ -179,12 +181,14 @@ class FakeNet:
 
     def add_vips(self, index: int, specs: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
         added = [str(spec.interface.ip) for spec in specs]
+        self.calls.append("add")
         self.vips.setdefault(index, set()).update(added)
         self.vip_changes.append((trio.current_time(), "add", tuple(added)))
         return added, []
 
     def release_vips(self, index: int, specs: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
         removed = [str(spec.interface.ip) for spec in specs]
+        self.calls.append("release")
         self.vips.setdefault(index, set()).difference_update(removed)
         self.vip_changes.append((trio.current_time(), "remove", tuple(removed)))
         return removed, []
@@ -192,11 +196,15 @@ class FakeNet:
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
         return [], []
 
+    def save_vip_record(self) -> None:
+        self.calls.append("record")
+
     def remove_recorded(self) -> tuple[list[str], list[str]]:
         return [], []
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         self.announced.append((device, tuple(addresses)))
+        self.calls.append("announce")
         return len(addresses)
 
     def close(self) -> None:

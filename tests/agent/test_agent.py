@@ -259,3 +259,11 @@ async def test_observers_run_after_the_takeover_so_they_cannot_delay_the_vips(
         assert run.agent.runtimes[0].machine.state is State.MASTER
         assert run.sample("havip_vrrp_takeover_duration_seconds_count") == 1
         assert run.sample("havip_vrrp_takeover_duration_seconds_sum") < 0.001
+
+
+async def test_the_vip_record_is_written_after_the_takeover_is_announced(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """Writing the record of held VIPs takes a file write: it follows the announcements."""
+    async with settled_agent(autojump_clock, master_conf(), tmp_path) as run:
+        assert run.net.calls == ["add", "announce", "record"]

@@ -83,7 +83,9 @@ UNTAGGED_RUN = textwrap.dedent(
     netlink = Netlink(record)
     index = netlink.link("eth0").index
     if step == "crash":
-        print(json.dumps({"add": netlink.add(index, [*configured, dropped]),
+        added = netlink.add(index, [*configured, dropped])
+        netlink.save_record()  # what the agent does once the takeover is announced
+        print(json.dumps({"add": added,
                           "tagged": sorted(str(a) for a in netlink.tagged(index))}))
         # exits without releasing anything, as after SIGKILL
     else:
