@@ -13,7 +13,7 @@ import pytest
 
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.lab.netns import Lab, LabError
-from havip.lab.processes import Router, wait_for
+from havip.lab.processes import METRICS_PORT, Router, wait_for
 
 from .conftest import Routers, wait_single_holder
 from .metrics import metric_value
@@ -77,7 +77,7 @@ def havip_pair(lab: Lab, routers: Routers) -> None:
                 vips=("2001:db8::200/64",),
             ),
         )
-        routers.havip(lab.hosts[name], config, "--metrics-listen", "[::]:9650")
+        routers.havip(lab.hosts[name], config, "--metrics-listen", f"[::]:{METRICS_PORT}")
 
 
 def build(lab: Lab, *names: str) -> None:
