@@ -71,7 +71,7 @@ class Agent:
         self._hooks_scope: trio.CancelScope | None = None
         self._nursery: trio.Nursery | None = None
         self._receivers: Receivers | None = None
-        self._timers: TimerScheduler[Driven] = TimerScheduler(self._on_timer)
+        self._timers: TimerScheduler[Driven | fx.PacerKey] = TimerScheduler(self._on_timer)
 
     @property
     def runtimes(self) -> list[InstanceRuntime]:
@@ -145,8 +145,11 @@ class Agent:
         self.supervisor.feed(name, event, trio.current_time())
         self._carry_out()
 
-    def _on_timer(self, driven: Driven, now: float) -> None:
-        self.supervisor.timer(driven, now)
+    def _on_timer(self, key: Driven | fx.PacerKey, now: float) -> None:
+        if isinstance(key, Driven):
+            self.supervisor.timer(key, now)
+        else:
+            self.supervisor.announce_due(key, now)
         self._carry_out()
 
     def _notified(self, run: NotifyRun) -> None:
@@ -267,6 +270,8 @@ class Agent:
                 self.supervisor.endpoint_failed(effect.key)
         elif isinstance(effect, fx.CloseEndpoint):
             self._receivers.close(effect.key)
+        elif isinstance(effect, fx.RearmPacer):
+            self._timers.set(effect.key, effect.deadline)
         elif isinstance(effect, fx.RemoveLeftovers):
             self._executor.remove_leftovers(effect)
         elif isinstance(effect, fx.GroupNotify):

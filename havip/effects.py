@@ -49,7 +49,10 @@ class ChangeVips:
 
 @dataclass(frozen=True, slots=True)
 class Announce:
-    """`count` rounds of gratuitous ARP (or unsolicited NA) for `addresses` on `device`."""
+    """`count` rounds of gratuitous ARP (or unsolicited NA) for `addresses` on `device`.
+
+    `paced`: frames that waited for `vrrp_garp_interval` / `vrrp_gna_interval` (counted, not
+    logged again)."""
 
     runtime: InstanceRuntime
     device: str
@@ -57,6 +60,20 @@ class Announce:
     addresses: tuple[IPAddress, ...]
     count: int
     kind: AnnouncementKind
+    paced: bool = False
+
+
+PacerKey = tuple[str, AnnouncementKind]
+"""(device, kind): the frames one announcement interval spaces."""
+
+
+@dataclass(frozen=True, slots=True)
+class RearmPacer:
+    """Paced announcements wait on `key`: call the supervisor's `announce_due` at `deadline`
+    (None: nothing waits)."""
+
+    key: PacerKey
+    deadline: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +128,7 @@ Effect = (
     | CloseEndpoint
     | RemoveLeftovers
     | Rearm
+    | RearmPacer
     | GroupNotify
     | InterfaceTracked
     | InstancesChanged

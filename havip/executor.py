@@ -90,5 +90,7 @@ class Executor:
             log.error("cannot open a packet socket on %s: %s", effect.device, error)
             return
         self.observer.observe(
-            Announced(effect.runtime, effect.kind, sent, began, trio.current_time())
+            Announced(
+                effect.runtime, effect.kind, sent, began, trio.current_time(), paced=effect.paced
+            )
         )

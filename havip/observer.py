@@ -104,7 +104,10 @@ class VipsChanged:
 
 @dataclass(frozen=True, slots=True)
 class Announced:
-    """`count` gratuitous ARPs or unsolicited NAs were sent for the instance's VIPs."""
+    """`count` gratuitous ARPs or unsolicited NAs were sent for the instance's VIPs.
+
+    `paced`: frames of an earlier round that waited for the announcement interval (the round
+    was logged when it began)."""
 
     runtime: InstanceRuntime
     kind: AnnouncementKind
@@ -112,6 +115,7 @@ class Announced:
     began: float
     ended: float
     trace: SpanIds | None = None
+    paced: bool = False
 
 
 @dataclass(frozen=True, slots=True)

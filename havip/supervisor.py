@@ -26,7 +26,9 @@ from havip.effects import (
     EndpointKey,
     GroupNotify,
     OpenEndpoint,
+    PacerKey,
     Rearm,
+    RearmPacer,
     RemoveLeftovers,
     TakeoverDone,
     Transmit,
@@ -41,6 +43,7 @@ from havip.observer import (
     PacketDropped,
     Stepped,
 )
+from havip.pacing import Frame, Pacer
 from havip.proto import events, syncgroup
 from havip.proto.events import (
     AdvertReceived,
@@ -169,6 +172,7 @@ class Supervisor:
         self.driven: dict[str, Driven] = {}
         self.links: dict[str, LinkInfo | None] = {}
         self._endpoints: dict[EndpointKey, _Endpoint] = {}
+        self._pacers: dict[PacerKey, Pacer] = {}
         self._groups = _sync_groups(config)
         self._checksum_mode = ChecksumMode(config.global_defs.v3_checksum_mode)
 
@@ -265,6 +269,25 @@ class Supervisor:
             return
         self._step(claimed, claimed.machine.handle(AdvertReceived(advert, item.source), now), now)
 
+    def announce_due(self, key: PacerKey, now: float) -> None:
+        """The spaced announcements waiting on `key` may go: send the ones whose turn came."""
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            return
+        by_owner: dict[str, list[Frame]] = {}
+        for frame in pacer.due(now):
+            by_owner.setdefault(frame.owner, []).append(frame)
+        device, kind = key
+        for owner, frames in by_owner.items():
+            driven = self.driven.get(owner)
+            if driven is not None:
+                addresses = tuple(f.address for f in frames)
+                mac = frames[0].mac
+                self.effects.append(
+                    Announce(driven.runtime, device, mac, addresses, 1, kind, paced=True)
+                )
+        self.effects.append(RearmPacer(key, pacer.deadline()))
+
     def links_changed(self, links: Mapping[str, LinkInfo | None], now: float) -> None:
         """The links as they are now: faults, sources and endpoints follow them."""
         before = self.links
@@ -299,6 +322,8 @@ class Supervisor:
         self.config = new
         self._checksum_mode = ChecksumMode(new.global_defs.v3_checksum_mode)
         self._groups = _sync_groups(new)
+        for (_device, kind), pacer in self._pacers.items():
+            pacer.interval = self._announce_interval(kind)
         return PendingReload(plan, tuple(removed))
 
     def reconfigure(
@@ -415,10 +440,12 @@ class Supervisor:
                 effects.append(ChangeVips(runtime, "add", driven.vip_specs))
             elif isinstance(output, ReleaseVips):
                 effects.append(ChangeVips(runtime, "remove", driven.vip_specs))
+                for pacer in self._pacers.values():
+                    pacer.forget(driven.config.name)
             elif isinstance(output, UpdateVips):
                 self._update_vips(driven, output)
             elif isinstance(output, events.Announce):
-                self._announce(driven, output.count)
+                self._announce(driven, output.count, now)
             elif isinstance(output, StateChanged) and output.new is State.MASTER:
                 takeover = output
         if takeover is not None:
@@ -465,7 +492,7 @@ class Supervisor:
         if fresh:
             self.effects.append(ChangeVips(driven.runtime, "add", fresh))
 
-    def _announce(self, driven: Driven, count: int) -> None:
+    def _announce(self, driven: Driven, count: int, now: float) -> None:
         for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
             link = self.links.get(device)
             if link is None or not link.up:
@@ -473,10 +500,38 @@ class Supervisor:
             addresses = tuple(s.interface.ip for s in driven.vip_specs if s.device == device)
             for kind, version in _ANNOUNCEMENTS:
                 mine = tuple(a for a in addresses if a.version == version)
-                if mine:
+                if not mine:
+                    continue
+                interval = self._announce_interval(kind)
+                if interval <= 0:
                     self.effects.append(
                         Announce(driven.runtime, device, link.mac, mine, count, kind)
                     )
+                    continue
+                self._announce_paced(driven, (device, kind), link.mac, mine, count, now)
+
+    def _announce_interval(self, kind: AnnouncementKind) -> float:
+        defs = self.config.global_defs
+        return defs.garp_interval if kind == "garp" else defs.gna_interval
+
+    def _announce_paced(
+        self,
+        driven: Driven,
+        key: PacerKey,
+        mac: bytes,
+        addresses: tuple[IPAddress, ...],
+        count: int,
+        now: float,
+    ) -> None:
+        """`count` rounds through the device's pacer: what may go now goes, the rest waits."""
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            pacer = self._pacers[key] = Pacer(self._announce_interval(key[1]))
+        frames = tuple(Frame(driven.config.name, key[0], mac, a) for a in addresses)
+        now_sent = tuple(f.address for f in pacer.offer(frames, count, now))
+        # Reported even when all of it waits: it is the round's log line ("Sending/queueing").
+        self.effects.append(Announce(driven.runtime, key[0], mac, now_sent, 1, key[1]))
+        self.effects.append(RearmPacer(key, pacer.deadline()))
 
     # --- links and endpoints ------------------------------------------------------------------
 

@@ -86,10 +86,11 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         return read
 
     def interval(field: str) -> Handler:
+        """The gap between announcements on an interface; 0 (keepalived's default, in its
+        sample file) means none."""
+
         def read(s: Statement) -> None:
-            value = read_seconds(
-                s, Decimal("0.000001"), Decimal(_UINT_MAX // 1_000_000), diagnostics
-            )
+            value = read_seconds(s, Decimal(0), Decimal(_UINT_MAX // 1_000_000), diagnostics)
             store(field, None if value is None else float(value))
 
         return read

@@ -185,7 +185,7 @@ class LogObserver:
         VIPs of that family on its interface.
         """
         runtime, kind = report.runtime, report.kind
-        if not self._log.isEnabledFor(logging.INFO):
+        if report.paced or not self._log.isEnabledFor(logging.INFO):
             return
         template = _ANNOUNCING[kind]
         ipv6 = kind == "na"

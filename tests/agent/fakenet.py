@@ -130,6 +130,8 @@ class FakeNet:
         self.vips: dict[int, set[str]] = {}
         self.vip_changes: list[tuple[float, str, tuple[str, ...]]] = []
         self.announced: list[tuple[str, tuple[IPAddress, ...]]] = []
+        self.frames: list[tuple[float, str, IPAddress]] = []
+        """Every announcement frame as (time, device, address)."""
         self.closed = False
         self._link_change = trio.Event()
 
@@ -196,6 +198,7 @@ class FakeNet:
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         self.announced.append((device, tuple(addresses)))
+        self.frames += [(trio.current_time(), device, address) for address in addresses]
         return len(addresses)
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 from havip import effects as fx
@@ -101,3 +101,58 @@ def test_a_vanished_link_is_fault_and_closes_the_endpoint(tmp_path: Path) -> Non
     effects = built.take()
     assert fx.CloseEndpoint(KEY) in effects
     assert built.runtimes[0].machine.state is State.FAULT
+
+
+def paced(tmp_path: Path) -> Supervisor:
+    """Three VIPs, two rounds, and 0.5 s between two gratuitous ARPs on an interface."""
+    return started(
+        tmp_path,
+        vips=("192.0.2.100/24", "192.0.2.101/24", "192.0.2.102/24"),
+        global_extra=("vrrp_garp_interval 0.5", "vrrp_garp_master_repeat 2"),
+    )
+
+
+def take_over(built: Supervisor) -> tuple[float, list[fx.Effect]]:
+    driven = built.driven["VI_1"]
+    deadline = driven.machine.get_timer()
+    assert deadline is not None
+    built.timer(driven, deadline)
+    return deadline, built.take()
+
+
+def test_garp_interval_sends_one_frame_at_takeover_and_queues_the_rest(tmp_path: Path) -> None:
+    built = paced(tmp_path)
+    now, effects = take_over(built)
+    assert kinds(effects) == [
+        "Stepped", "ChangeVips", "Transmit", "Announce", "RearmPacer", "TakeoverDone", "Rearm"
+    ]  # fmt: skip
+    (announce,) = [e for e in effects if isinstance(e, fx.Announce)]
+    assert (announce.addresses, announce.count) == ((IPv4Address("192.0.2.100"),), 1)
+    assert fx.RearmPacer(("eth0", "garp"), now + 0.5) in effects
+
+
+def test_queued_frames_go_one_per_interval_when_the_loop_calls_back(tmp_path: Path) -> None:
+    built = paced(tmp_path)
+    now, _effects = take_over(built)
+    sent: list[IPv4Address | IPv6Address] = []
+    deadline: float | None = now + 0.5
+    while deadline is not None:
+        built.announce_due(("eth0", "garp"), deadline)
+        effects = built.take()
+        for effect in effects:
+            if isinstance(effect, fx.Announce):
+                assert effect.paced and effect.count == 1
+                sent += effect.addresses
+        (rearm,) = [e for e in effects if isinstance(e, fx.RearmPacer)]
+        assert rearm.deadline is None or rearm.deadline == deadline + 0.5
+        deadline = rearm.deadline
+    assert sorted(sent) == sorted([IPv4Address(f"192.0.2.{h}") for h in (100, 101, 101, 102, 102)])
+
+
+def test_queued_frames_are_dropped_when_the_vips_are_released(tmp_path: Path) -> None:
+    built = paced(tmp_path)
+    now, _effects = take_over(built)
+    built.datagram(KEY, datagram(200), now + 0.1)  # a higher master: back to BACKUP
+    assert any(isinstance(e, fx.ChangeVips) and e.op == "remove" for e in built.take())
+    built.announce_due(("eth0", "garp"), now + 0.5)
+    assert built.take() == [fx.RearmPacer(("eth0", "garp"), None)]
