@@ -102,6 +102,9 @@ class Agent:
                 self._carry_out()
                 for name, event in self.hooks.initial_events():
                     self._feed(name, event)
+                delay = supervisor.config.global_defs.startup_delay
+                if delay:
+                    log.info("Delaying startup for %g seconds", delay)  # keepalived's line
                 supervisor.bring_up(now=trio.current_time())
                 self._carry_out()
                 nursery.start_soon(self._watch_links)

@@ -88,7 +88,11 @@ PEERS_PER_INSTANCE = 16
 """Routers remembered per instance (/status, the peers gauge); spoofed sources cannot grow it."""
 
 
-def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceSettings:
+def settings_for(
+    config: InstanceConfig,
+    skip_check_adv_addr: bool,
+    awaited_trackers: frozenset[str] = frozenset(),
+) -> InstanceSettings:
     """The protocol's view of one configured instance."""
     auth = config.authentication
     return InstanceSettings(
@@ -110,6 +114,7 @@ def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceS
         check_address_list=not (config.skip_check_adv_addr or skip_check_adv_addr),
         strict=config.strict_mode,
         unicast_peers=config.unicast_peers,
+        awaited_trackers=awaited_trackers,
     )
 
 
@@ -173,6 +178,7 @@ class Supervisor:
         self.links: dict[str, LinkInfo | None] = {}
         self._endpoints: dict[EndpointKey, _Endpoint] = {}
         self._pacers: dict[PacerKey, Pacer] = {}
+        self._start_not_before: float | None = None
         self._groups = _sync_groups(config)
         self._checksum_mode = ChecksumMode(config.global_defs.v3_checksum_mode)
 
@@ -214,11 +220,16 @@ class Supervisor:
                     self.effects.append(RemoveLeftovers(driven.runtime, link.index, specs))
 
     def bring_up(self, names: Sequence[str] | None = None, now: float = 0.0) -> None:
-        """Feed instances (default: all) their link and tracker state, then start them."""
+        """Feed instances (default: all, at start-up) their link and tracker state, then start
+        them; none leaves INIT before `vrrp_startup_delay` after start-up has passed."""
+        if self._start_not_before is None:
+            self._start_not_before = now + self.config.global_defs.startup_delay
+        start = Start(not_before=self._start_not_before)
         for name in self.driven if names is None else names:
             driven = self.driven[name]
             self._feed_links(driven, now)
-            self._feed(driven, Start(), now)
+            self._feed(driven, start, now)
+            self.effects.append(Rearm(driven))  # a start delay is a deadline without outputs
 
     def shutdown(self, reason: Reason, now: float) -> None:
         """Stop every instance: a master sends priority 0 and releases its VIPs."""
@@ -335,7 +346,7 @@ class Supervisor:
         for old, config in pairs:
             driven = self.driven[old.name]
             changed.append(self._reconfigure(driven, config))
-            settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
+            settings = self._settings(config)
             self._feed(driven, Reconfigure(settings, self._tracker_names(driven)), now)
             driven.retired_specs = ()
             self._feed_links(driven, now)
@@ -351,7 +362,7 @@ class Supervisor:
     # --- instances ----------------------------------------------------------------------------
 
     def _create(self, config: InstanceConfig) -> Driven:
-        settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
+        settings = self._settings(config)
         runtime = InstanceRuntime(
             name=config.name,
             vrid=config.vrid,
@@ -375,6 +386,24 @@ class Supervisor:
         runtime.vips = tuple(sorted(str(v.interface.ip) for v in config.vips))
         runtime.sync_group = self._group_of(config.name)
         return runtime
+
+    def _settings(self, config: InstanceConfig) -> InstanceSettings:
+        defs = self.config.global_defs
+        return settings_for(config, defs.skip_check_adv_addr, self._awaited_scripts(config))
+
+    def _awaited_scripts(self, config: InstanceConfig) -> frozenset[str]:
+        """The weight-0 track scripts (the instance's and its sync group's) whose first result
+        the instance waits for in INIT, as keepalived does."""
+        tracked = list(config.track_scripts)
+        for group in self.config.sync_groups:
+            if config.name in group.members:
+                tracked += group.track_scripts
+        scripts = self.config.scripts
+        return frozenset(
+            script_tracker(t.name)
+            for t in tracked
+            if t.name in scripts and (scripts[t.name].weight if t.weight is None else t.weight) == 0
+        )
 
     def _group_of(self, name: str) -> str | None:
         return next((g.name for g in self.config.sync_groups if name in g.members), None)

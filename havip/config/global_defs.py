@@ -95,6 +95,11 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
 
         return read
 
+    def startup_delay(s: Statement) -> None:
+        """keepalived's vrrp_startup_delay: milliseconds resolution, from 1 ms."""
+        value = read_seconds(s, Decimal("0.001"), Decimal(_UINT_MAX // 1_000_000), diagnostics)
+        store("startup_delay", None if value is None else float(value))
+
     def flag(field: str) -> Handler:
         def read(s: Statement) -> None:
             if no_args(s, diagnostics):
@@ -162,6 +167,7 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         ),
         "vrrp_garp_interval": interval("garp_interval"),
         "vrrp_gna_interval": interval("gna_interval"),
+        "vrrp_startup_delay": startup_delay,
         "vrrp_min_garp": min_garp_handler,
         "vrrp_strict": flag("vrrp_strict"),
         "vrrp_skip_check_adv_addr": optional_bool("skip_check_adv_addr"),

@@ -77,7 +77,7 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_notify_fifo_script",
         "vrrp_notify_priority_changes", "vrrp_priority", "vrrp_process_name",
         "vrrp_rlimit_rtime", "vrrp_rlimit_rttime", "vrrp_rt_priority", "vrrp_rx_bufs_multiplier",
-        "vrrp_rx_bufs_policy", "vrrp_startup_delay", "vrrp_vmac_garp_intvl",
+        "vrrp_rx_bufs_policy", "vrrp_vmac_garp_intvl",
     }
 )  # fmt: skip
 

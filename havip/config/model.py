@@ -173,6 +173,7 @@ class GlobalDefs:
     garp_master_refresh_repeat: int = 1
     garp_interval: float = 0.0
     gna_interval: float = 0.0
+    startup_delay: float = 0.0
     vrrp_strict: bool = False
     skip_check_adv_addr: bool = False
     enable_script_security: bool = False

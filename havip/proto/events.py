@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Start:
-    """Leave INIT: the adapter has its socket and addresses ready."""
+    """Leave INIT: the adapter has its socket and addresses ready.
+
+    The instance stays in INIT until `not_before` (keepalived's `vrrp_startup_delay`: it
+    neither sends nor listens until then) and until every tracker in its settings'
+    `awaited_trackers` has reported once (keepalived holds an instance until each weight-0
+    track script has a first result, so it never becomes master before its health check)."""
+
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

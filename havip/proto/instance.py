@@ -79,6 +79,8 @@ class InstanceSettings:
     check_address_list: bool = True
     strict: bool = False
     unicast_peers: tuple[IPAddress, ...] = ()
+    awaited_trackers: frozenset[str] = frozenset()
+    """Trackers whose first result the instance waits for in INIT (weight-0 scripts)."""
 
 
 def effective_priority(base: int, trackers: dict[str, tuple[bool, int]]) -> int:
@@ -119,6 +121,8 @@ class VrrpInstance:
         self._announce_deadline: float | None = None
         self._refresh_deadline: float | None = None
         self._preempt_at: float | None = None
+        self._start_requested = False
+        self._start_deadline: float | None = None
 
     # --- what the adapter and subscribers read ------------------------------------------------
 
@@ -126,6 +130,11 @@ class VrrpInstance:
     def faults(self) -> tuple[str, ...]:
         """Names of failing trackers without a weight: any of them means FAULT."""
         return tuple(name for name, (up, weight) in self._trackers.items() if not up and not weight)
+
+    @property
+    def awaiting(self) -> tuple[str, ...]:
+        """The awaited trackers that have not reported yet (they hold the instance in INIT)."""
+        return tuple(n for n in sorted(self.settings.awaited_trackers) if n not in self._trackers)
 
     @property
     def skew_time(self) -> float:
@@ -147,6 +156,7 @@ class VrrpInstance:
         deadlines = [
             d
             for d in (
+                self._start_deadline,
                 self._down_deadline,
                 self._advert_deadline,
                 self._announce_deadline,
@@ -165,7 +175,7 @@ class VrrpInstance:
         if isinstance(event, TrackerChanged):
             return self._on_tracker(event, now)
         if isinstance(event, Start):
-            return self._on_start(now)
+            return self._on_start(event, now)
         if isinstance(event, Shutdown):
             return self._on_shutdown(event.reason, now)
         if isinstance(event, LocalAddressChanged):
@@ -180,6 +190,9 @@ class VrrpInstance:
     def handle_timer(self, now: float) -> list[Output]:
         """Fire every deadline that is due at `now`."""
         out: list[Output] = []
+        if self._start_deadline is not None and now >= self._start_deadline:
+            self._start_deadline = None
+            self._try_start(now, out)
         if self._down_deadline is not None and now >= self._down_deadline:
             self._down_deadline = None
             if self.state is State.BACKUP:
@@ -199,10 +212,27 @@ class VrrpInstance:
 
     # --- event handlers -----------------------------------------------------------------------
 
-    def _on_start(self, now: float) -> list[Output]:
+    def _on_start(self, event: Start, now: float) -> list[Output]:
         out: list[Output] = []
-        if self.state is not State.INIT:
+        if self.state is not State.INIT or self._start_requested:
             return out
+        self._start_requested = True
+        if event.not_before > now:
+            self._start_deadline = event.not_before
+            return out
+        self._try_start(now, out)
+        return out
+
+    def _try_start(self, now: float, out: list[Output]) -> None:
+        """Leave INIT once start was asked for, the start delay is over and every awaited
+        tracker has reported."""
+        if (
+            self.state is not State.INIT
+            or not self._start_requested
+            or self._start_deadline is not None
+            or self.awaiting
+        ):
+            return
         if self.settings.preempt_delay > 0:
             self._preempt_at = now + self.settings.preempt_delay
         if self.faults:
@@ -211,7 +241,6 @@ class VrrpInstance:
             self._become_master(Reason.OWNER, now, out)
         else:
             self._enter_backup(Reason.STARTUP, now, out, hinted=self.settings.start_as_master)
-        return out
 
     def _on_shutdown(self, reason: Reason, now: float) -> list[Output]:
         out: list[Output] = []
@@ -236,7 +265,9 @@ class VrrpInstance:
             if self.state is State.MASTER:
                 self.master_priority = new_priority
         faulty = bool(self.faults)
-        if faulty and not was_faulty and self.state in (State.BACKUP, State.MASTER):
+        if self.state is State.INIT:
+            self._try_start(now, out)
+        elif faulty and not was_faulty and self.state in (State.BACKUP, State.MASTER):
             self._enter_fault(event.name, now, out)
         elif was_faulty and not faulty and self.state is State.FAULT:
             if self.settings.priority == PRIORITY_OWNER:
@@ -268,6 +299,8 @@ class VrrpInstance:
             self._reconfigure_master(old, changed_advert, now, out)
         elif was_faulty and not self.faults and self.state is State.FAULT:
             self._enter_backup(Reason.FAULT_CLEARED, now, out)
+        elif self.state is State.INIT:
+            self._try_start(now, out)
         return out
 
     def _reconfigure_master(
@@ -498,6 +531,7 @@ class VrrpInstance:
         self.state_since = now
 
     def _clear_deadlines(self) -> None:
+        self._start_deadline = None
         self._down_deadline = None
         self._advert_deadline = None
         self._announce_deadline = None

@@ -223,3 +223,14 @@ def test_one_vrid_may_serve_unicast_groups_with_disjoint_peers(load_text: Load) 
 
     config = load_text(unicast("A", "192.0.2.2") + unicast("B", "192.0.2.3"))
     assert [i.name for i in config.instances] == ["A", "B"]
+
+
+def test_announcement_intervals_and_startup_delay_are_read(load_text: Load) -> None:
+    head = (
+        "global_defs {\n vrrp_garp_interval 0\n vrrp_gna_interval 0.001\n vrrp_startup_delay 2.5\n}"
+    )
+    loaded = load_text(_instance("virtual_ipaddress {\n 192.0.2.10\n}", head))
+    defs = loaded.global_defs
+    assert (defs.garp_interval, defs.gna_interval) == (0.0, 0.001)  # 0: keepalived's sample
+    assert defs.startup_delay == 2.5
+    assert not loaded.warnings  # applied, so not "not implemented"

@@ -11,6 +11,7 @@ from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.net.netlink import LinkInfo
 from havip.net.vrrpsock import Datagram
 from havip.observer import PacketDropped
+from havip.proto.events import TrackerChanged
 from havip.proto.model import (
     VRRP_MCAST_GROUP4,
     Advertisement,
@@ -156,3 +157,48 @@ def test_queued_frames_are_dropped_when_the_vips_are_released(tmp_path: Path) ->
     assert any(isinstance(e, fx.ChangeVips) and e.op == "remove" for e in built.take())
     built.announce_due(("eth0", "garp"), now + 0.5)
     assert built.take() == [fx.RearmPacer(("eth0", "garp"), None)]
+
+
+CHECK_SCRIPT = """vrrp_script chk {
+    script "/bin/true"
+    interval 1
+    weight 0
+}"""
+
+
+def test_a_weight_0_script_holds_its_instance_in_init_until_its_first_result(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keepalived.conf"
+    spec = RouterSpec(priority=150, extra=("track_script {", "    chk", "}"))
+    path.write_text(keepalived_conf(spec, before=(CHECK_SCRIPT,)))
+    built = Supervisor(load_config(path))
+    built.create_all()
+    built.links = {"eth0": ETH0}
+    built.bring_up(now=0.0)
+    machine = built.driven["VI_1"].machine
+    assert machine.state is State.INIT and machine.awaiting == ("script chk",)
+    built.feed("VI_1", TrackerChanged("script chk", True, 0), 1.0)
+    assert machine.state is State.BACKUP
+
+
+def test_a_weighted_script_does_not_hold_its_instance(tmp_path: Path) -> None:
+    path = tmp_path / "keepalived.conf"
+    spec = RouterSpec(priority=150, extra=("track_script {", "    chk weight 10", "}"))
+    path.write_text(keepalived_conf(spec, before=(CHECK_SCRIPT,)))
+    built = Supervisor(load_config(path))
+    built.create_all()
+    built.links = {"eth0": ETH0}
+    built.bring_up(now=0.0)
+    assert built.driven["VI_1"].machine.state is State.BACKUP
+
+
+def test_startup_delay_holds_every_instance_and_arms_its_timer(tmp_path: Path) -> None:
+    built = supervisor(tmp_path, global_extra=("vrrp_startup_delay 2.5",))
+    built.bring_up(now=10.0)
+    driven = built.driven["VI_1"]
+    assert driven.machine.state is State.INIT
+    assert fx.Rearm(driven) in built.take()
+    assert driven.machine.get_timer() == 12.5
+    built.timer(driven, 12.5)
+    assert driven.machine.state is State.BACKUP
