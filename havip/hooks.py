@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import trio
 
 from havip.config.model import LoadedConfig, SyncGroup, VrrpInstance
-from havip.notify.fifo import NOTIFY_STATES, NotifyFifo, NotifyKind
+from havip.notify.fifo import NOTIFY_STATES, NotifyFifo, NotifyKind, PriorityEvent
 from havip.notify.runner import (
     NotifyDispatcher,
     NotifyRun,
@@ -34,7 +34,7 @@ from havip.notify.security import (
     script_problem,
 )
 from havip.observer import ScriptChanged, ScriptRan
-from havip.proto.events import Output, StateChanged, TrackerChanged
+from havip.proto.events import Output, PriorityChanged, StateChanged, TrackerChanged
 from havip.proto.model import State
 from havip.proto.trackers import Tracking, file_events, script_events
 from havip.track.files import FileTracker, initialise_track_file
@@ -75,6 +75,7 @@ class Hooks:
             log.warning("%s", SECURITY_VIOLATION)
         self.instance_notify = {i.name: self._notify_scripts(i) for i in config.instances}
         self.group_notify = {g.name: self._notify_scripts(g) for g in config.sync_groups}
+        self._priority_notify = {i.name for i in config.instances if i.notify_priority_changes}
         self.dispatcher = NotifyDispatcher(on_done=self._notify_done, fifos=self._fifos())
 
     # --- wiring -------------------------------------------------------------------------------
@@ -246,10 +247,20 @@ class Hooks:
             log.error("notify %s for %s %s: %s", run.command, run.name, run.result, run.detail)
 
     def outputs(self, name: str, outputs: Sequence[Output]) -> None:
-        """Notify scripts for every transition of instance `name`."""
+        """Notify scripts for every transition of instance `name`, and the FIFO line of each
+        priority change if it asked for `notify_priority_changes`."""
         for output in outputs:
             if isinstance(output, StateChanged):
                 self.notify("INSTANCE", name, output.new, output.priority)
+            elif isinstance(output, PriorityChanged) and name in self._priority_notify:
+                self._priority_changed(name, output.state, output.new)
+
+    def _priority_changed(self, name: str, state: State, priority: int) -> None:
+        """keepalived's MASTER_PRIORITY / BACKUP_PRIORITY line; none before start or after stop."""
+        if state in (State.INIT, State.STOP):
+            return
+        event: PriorityEvent = "MASTER_PRIORITY" if state is State.MASTER else "BACKUP_PRIORITY"
+        self.dispatcher.write_fifos("INSTANCE", name, event, priority)
 
     def notify(self, kind: NotifyKind, name: str, state: State, priority: int) -> None:
         word = NOTIFY_STATES.get(state.value)

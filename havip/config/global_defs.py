@@ -175,6 +175,7 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         "script_user": script_user,
         "notify_fifo": fifo("notify_fifo"),
         "vrrp_notify_fifo": fifo("vrrp_notify_fifo"),
+        "vrrp_notify_priority_changes": optional_bool("notify_priority_changes"),
         "havip_vrrp_v3_checksum": checksum,
     }
     section = Section("global_defs", handlers, ignored=GLOBAL_DEFS_NOT_IMPLEMENTED)

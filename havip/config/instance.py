@@ -118,6 +118,7 @@ class _Draft:
     dont_track_primary: bool = False
     strict_mode: bool | None = None
     skip_check_adv_addr: bool | None = None
+    notify_priority_changes: bool | None = None
 
 
 class _InstanceReader:
@@ -156,6 +157,7 @@ class _InstanceReader:
                 "dont_track_primary": self._dont_track_primary,
                 "strict_mode": self._strict_mode,
                 "skip_check_adv_addr": self._skip_check_adv_addr,
+                "notify_priority_changes": self._notify_priority_changes,
                 "auth_hmac": self._auth_hmac,
                 **notify,
             },
@@ -377,6 +379,9 @@ class _InstanceReader:
     def _skip_check_adv_addr(self, s: Statement) -> None:
         self.draft.skip_check_adv_addr = read_optional_bool(s, self.diagnostics)
 
+    def _notify_priority_changes(self, s: Statement) -> None:
+        self.draft.notify_priority_changes = read_optional_bool(s, self.diagnostics)
+
 
 _NOTIFY_STATES = ("master", "backup", "fault", "stop")
 _BLOCK_KEYWORDS = (
@@ -486,6 +491,7 @@ class _Settler:
             dont_track_primary=draft.dont_track_primary,
             strict_mode=strict,
             skip_check_adv_addr=_pick(draft.skip_check_adv_addr, self.globals.skip_check_adv_addr),
+            notify_priority_changes=draft.notify_priority_changes,
         )
         return InstanceReading(
             instance, draft.vrid.location, draft.script_references, draft.file_references

@@ -75,7 +75,7 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "vrrp_lower_prio_no_advert", "vrrp_netlink_cmd_rcv_bufs",
         "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
         "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_notify_fifo_script",
-        "vrrp_notify_priority_changes", "vrrp_priority", "vrrp_process_name",
+        "vrrp_priority", "vrrp_process_name",
         "vrrp_rlimit_rtime", "vrrp_rlimit_rttime", "vrrp_rt_priority", "vrrp_rx_bufs_multiplier",
         "vrrp_rx_bufs_policy", "vrrp_vmac_garp_intvl",
     }
@@ -87,8 +87,8 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
         "garp_lower_prio_delay", "garp_lower_prio_repeat", "higher_prio_send_advert",
         "kernel_rx_buf_size", "linkbeat_use_polling", "lower_prio_no_advert",
         "lvs_sync_daemon_interface", "mcast_dst_ip", "native_ipv6", "no_virtual_ipaddress",
-        "notify_deleted", "notify_master_rx_lower_pri", "notify_priority_changes",
-        "old_unicast_checksum", "promote_secondaries", "smtp_alert", "timer_expired_backup",
+        "notify_deleted", "notify_master_rx_lower_pri", "old_unicast_checksum",
+        "promote_secondaries", "smtp_alert", "timer_expired_backup",
         "track_bfd", "track_process", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
         "use_ipvlan", "use_vmac", "use_vmac_addr", "v3_checksum_as_v2", "virtual_routes",
         "virtual_rules", "vmac_garp_intvl", "vmac_xmit_base", "vrf",
@@ -97,7 +97,7 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
 
 SYNC_GROUP_NOT_IMPLEMENTED = _not_implemented(
     {
-        "global_tracking", "notify_deleted", "notify_priority_changes", "smtp_alert",
+        "global_tracking", "notify_deleted", "smtp_alert",
         "sync_group_tracking_weight", "track_bfd", "track_process",
     }
 )  # fmt: skip

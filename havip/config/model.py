@@ -141,6 +141,8 @@ class VrrpInstance:
     dont_track_primary: bool
     strict_mode: bool
     skip_check_adv_addr: bool
+    notify_priority_changes: bool | None = None
+    """MASTER_PRIORITY / BACKUP_PRIORITY FIFO lines; None: the sync group's, else global."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,7 @@ class SyncGroup:
     track_scripts: tuple[TrackedScript, ...]
     track_files: tuple[TrackedFile, ...]
     location: Location = field(compare=False)
+    notify_priority_changes: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +184,7 @@ class GlobalDefs:
     script_group: str | None = None
     notify_fifo: str | None = None
     vrrp_notify_fifo: str | None = None
+    notify_priority_changes: bool = False
     v3_checksum_mode: ChecksumModeName = "pseudo_header"
 
 

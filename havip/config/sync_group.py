@@ -16,6 +16,7 @@ from havip.config.tracking import (
     read_tracked_interfaces,
     read_tracked_scripts,
 )
+from havip.config.values import read_optional_bool
 
 _NOTIFY_KEYWORDS = ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop")
 _BLOCK_KEYWORDS = frozenset({"group", "track_interface", "track_script", "track_file"})
@@ -43,6 +44,7 @@ def read_sync_group(statement: Statement, diagnostics: Diagnostics) -> SyncGroup
     files: tuple[TrackedFile, ...] = ()
     script_references: tuple[Reference, ...] = ()
     file_references: tuple[Reference, ...] = ()
+    priority_changes: bool | None = None
 
     def group(s: Statement) -> None:
         for line in s.block or ():
@@ -74,8 +76,13 @@ def read_sync_group(statement: Statement, diagnostics: Diagnostics) -> SyncGroup
         files += tracked
         file_references += references
 
+    def notify_priority_changes(s: Statement) -> None:
+        nonlocal priority_changes
+        priority_changes = read_optional_bool(s, diagnostics)
+
     handlers = {
         "group": group,
+        "notify_priority_changes": notify_priority_changes,
         "track_interface": track_interface,
         "track_script": track_script,
         "track_file": track_file,
@@ -113,5 +120,6 @@ def read_sync_group(statement: Statement, diagnostics: Diagnostics) -> SyncGroup
         track_scripts=scripts,
         track_files=files,
         location=statement.location,
+        notify_priority_changes=priority_changes,
     )
     return SyncGroupReading(sync_group, tuple(members), script_references, file_references)

@@ -81,7 +81,11 @@ def build_config(
     _check_vrids(readings, diagnostics)
     membership = _check_members(readings, groups, diagnostics)
     instances = tuple(
-        _settle_tracking_weights(r.instance, membership, scripts, track_files, diagnostics)
+        _settle_notify_priority_changes(
+            _settle_tracking_weights(r.instance, membership, scripts, track_files, diagnostics),
+            membership,
+            global_defs.notify_priority_changes,
+        )
         for r in readings
     )
     return LoadedConfig(
@@ -268,6 +272,18 @@ def _settle_tracking_weights(
             replace(t, weight=0) if t.name in weighted_files else t for t in instance.track_files
         ),
     )
+
+
+def _settle_notify_priority_changes(
+    instance: VrrpInstance, membership: dict[str, SyncGroup], default: bool
+) -> VrrpInstance:
+    """keepalived's precedence: the instance's own setting, else its sync group's, else
+    global_defs' vrrp_notify_priority_changes."""
+    value = instance.notify_priority_changes
+    group = membership.get(instance.name)
+    if value is None and group is not None:
+        value = group.notify_priority_changes
+    return replace(instance, notify_priority_changes=default if value is None else value)
 
 
 def _script_weight(tracked: TrackedScript, scripts: dict[str, VrrpScript]) -> int | None:

@@ -25,12 +25,19 @@ NOTIFY_STATES: dict[str, NotifyState] = {
 }
 """havip's state values (havip.proto.model.State) to keepalived's notify words; INIT has none."""
 
+PriorityEvent = Literal["MASTER_PRIORITY", "BACKUP_PRIORITY"]
+"""keepalived's FIFO-only events for `notify_priority_changes`: the effective priority moved
+while MASTER, or in any other running state."""
+
 FIFO_MODE = 0o644
 """keepalived's mkfifo mode: S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH."""
 
 
-def fifo_line(kind: NotifyKind, name: str, state: NotifyState, priority: int) -> str:
-    """keepalived's notify FIFO line: `INSTANCE "VI_1" MASTER 100` (a group's priority is 0)."""
+def fifo_line(
+    kind: NotifyKind, name: str, state: NotifyState | PriorityEvent, priority: int
+) -> str:
+    """keepalived's notify FIFO line: `INSTANCE "VI_1" MASTER 100` (a group's priority is 0),
+    or `INSTANCE "VI_1" BACKUP_PRIORITY 90` for a priority change."""
     return f'{kind} "{name}" {state} {priority}\n'
 
 

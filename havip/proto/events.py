@@ -193,11 +193,12 @@ class MasterConflict:
 
 @dataclass(frozen=True, slots=True)
 class PriorityChanged:
-    """The effective priority changed (a weighted tracker moved it)."""
+    """The effective priority changed (a weighted tracker moved it) while in `state`."""
 
     old: int
     new: int
     tracker: str
+    state: State
 
 
 Notification = (

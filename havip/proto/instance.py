@@ -259,7 +259,9 @@ class VrrpInstance:
         self._trackers[event.name] = (event.up, event.weight)
         new_priority = effective_priority(self.settings.priority, self._trackers)
         if new_priority != self.effective_priority:
-            out.append(PriorityChanged(self.effective_priority, new_priority, event.name))
+            out.append(
+                PriorityChanged(self.effective_priority, new_priority, event.name, self.state)
+            )
             self.effective_priority = new_priority
             self._advert = self._make_advert(new_priority)
             if self.state is State.MASTER:
@@ -290,7 +292,7 @@ class VrrpInstance:
         self._trackers = {n: v for n, v in self._trackers.items() if n in event.trackers}
         priority = effective_priority(new.priority, self._trackers)
         if priority != self.effective_priority:
-            out.append(PriorityChanged(self.effective_priority, priority, "reload"))
+            out.append(PriorityChanged(self.effective_priority, priority, "reload", self.state))
             self.effective_priority = priority
         advert = self._make_advert(priority)
         changed_advert = advert != self._advert

@@ -234,3 +234,21 @@ def test_announcement_intervals_and_startup_delay_are_read(load_text: Load) -> N
     assert (defs.garp_interval, defs.gna_interval) == (0.0, 0.001)  # 0: keepalived's sample
     assert defs.startup_delay == 2.5
     assert not loaded.warnings  # applied, so not "not implemented"
+
+
+def test_notify_priority_changes_instance_over_sync_group_over_global(load_text: Load) -> None:
+    text = (
+        "global_defs {\n vrrp_notify_priority_changes\n}\n"
+        + _instance("virtual_ipaddress {\n 192.0.2.10\n}").replace("VI_1", "A")
+        + _instance("virtual_ipaddress {\n 192.0.2.11\n}\nnotify_priority_changes on")
+        .replace("VI_1", "B")
+        .replace("virtual_router_id 51", "virtual_router_id 52")
+        + _instance("virtual_ipaddress {\n 192.0.2.12\n}")
+        .replace("VI_1", "C")
+        .replace("virtual_router_id 51", "virtual_router_id 53")
+        + "vrrp_sync_group G {\n group {\n  B\n  C\n }\n notify_priority_changes false\n}\n"
+    )
+    loaded = load_text(text)
+    flags = {i.name: i.notify_priority_changes for i in loaded.instances}
+    assert flags == {"A": True, "B": True, "C": False}
+    assert not loaded.warnings

@@ -552,7 +552,7 @@ def test_effective_priority_follows_keepalived_weights_and_clamps() -> None:
 def test_weighted_tracker_changes_the_advertised_priority() -> None:
     instance = master(priority=100)
     out = instance.handle(TrackerChanged("chk_haproxy", up=False, weight=-60), 5.0)
-    assert out == [PriorityChanged(100, 40, "chk_haproxy")]
+    assert out == [PriorityChanged(100, 40, "chk_haproxy", State.MASTER)]
     assert instance.advert.priority == 40 and instance.master_priority == 40
     assert instance.state is State.MASTER
 
@@ -707,7 +707,7 @@ def test_reload_lowers_a_masters_priority_without_a_state_change() -> None:
     instance = master(priority=150)
     out = reconfigured(instance, 10.0, priority=120)
     assert instance.state is State.MASTER
-    assert PriorityChanged(150, 120, "reload") in out
+    assert PriorityChanged(150, 120, "reload", State.MASTER) in out
     assert SendAdvert(instance.advert) in out and instance.advert.priority == 120
     assert not any(isinstance(o, ReleaseVips | StateChanged) for o in out)
 
