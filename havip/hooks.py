@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Sequence
 
 import trio
@@ -25,6 +26,7 @@ from havip.notify.runner import (
     NotifyScripts,
     RunAs,
     ScriptCommand,
+    run_command,
 )
 from havip.notify.security import (
     SECURITY_VIOLATION,
@@ -76,7 +78,10 @@ class Hooks:
         self.instance_notify = {i.name: self._notify_scripts(i) for i in config.instances}
         self.group_notify = {g.name: self._notify_scripts(g) for g in config.sync_groups}
         self._priority_notify = {i.name for i in config.instances if i.notify_priority_changes}
+        self._fifo_scripts: list[tuple[ScriptCommand, str]] = []
         self.dispatcher = NotifyDispatcher(on_done=self._notify_done, fifos=self._fifos())
+        self._fifo_scripts_running = 0
+        self._fifo_scripts_done = trio.Event()
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -203,17 +208,39 @@ class Hooks:
         )
 
     def _fifos(self) -> list[NotifyFifo]:
+        """Open the notify FIFOs (one per path), and note the scripts that read them."""
         fifos = []
         defs = self._config.global_defs
-        for path in dict.fromkeys(p for p in (defs.notify_fifo, defs.vrrp_notify_fifo) if p):
-            fifo = NotifyFifo(path)
+        configs = {c.path: c for c in (defs.notify_fifo, defs.vrrp_notify_fifo) if c}
+        for path, config in configs.items():
+            owner = self._run_as(config.user, config.group, f"notify FIFO {path}")
+            if owner is None:
+                continue
+            fifo = NotifyFifo(path, (owner.uid, owner.gid))
             try:
                 fifo.open()
             except OSError as error:
                 log.error("notify FIFO %s cannot be opened: %s", path, error)
                 continue
             fifos.append(fifo)
+            if config.script is not None:
+                what = f"notify_fifo_script of {path}"
+                run_as = self._run_as(config.script_user, config.script_group, what)
+                command = self._command(config.script, run_as, what) if run_as else None
+                if command is not None:
+                    self._fifo_scripts.append((command, path))
         return fifos
+
+    async def _run_fifo_script(self, command: ScriptCommand, path: str) -> None:
+        """keepalived's notify_fifo_script: started once with the FIFO's path as its last
+        argument and never timed out; a reader ends when the FIFO is closed (shutdown)."""
+        try:
+            outcome = await run_command(command.argv((path,)), math.inf, command.run_as)
+            log.info("notify fifo script %s terminated: %s", command.line, outcome.detail)
+        finally:
+            self._fifo_scripts_running -= 1
+            if not self._fifo_scripts_running:
+                self._fifo_scripts_done.set()
 
     # --- events -------------------------------------------------------------------------------
 
@@ -278,6 +305,9 @@ class Hooks:
         """Notify delivery and every tracker, until cancelled."""
         async with trio.open_nursery() as nursery:
             await nursery.start(self.dispatcher.run)
+            for command, path in self._fifo_scripts:
+                self._fifo_scripts_running += 1
+                nursery.start_soon(self._run_fifo_script, command, path)
             for tracker in self.scripts.values():
                 nursery.start_soon(tracker.run)
             for file_tracker in self.files.values():
@@ -285,8 +315,13 @@ class Hooks:
             task_status.started()
 
     async def drain_stop_notifications(self) -> None:
+        """Wait (a little) for the STOP notify scripts, then close the FIFOs and let their
+        reading scripts finish the lines (they see the end of their input)."""
         with trio.move_on_after(STOP_NOTIFY_GRACE):
             await self.dispatcher.drain()
+            if self._fifo_scripts_running:
+                self.dispatcher.close()
+                await self._fifo_scripts_done.wait()
 
     def close(self) -> None:
         """Release what the configuration opened (the notify FIFOs)."""

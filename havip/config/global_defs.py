@@ -15,7 +15,7 @@ from typing import Any
 
 from havip.config.diagnostics import Diagnostics
 from havip.config.keepalived_keywords import GLOBAL_DEFS_NOT_IMPLEMENTED
-from havip.config.model import GlobalDefs
+from havip.config.model import GlobalDefs, NotifyFifoConfig
 from havip.config.parser import Statement
 from havip.config.sections import Handler, Section, walk
 from havip.config.values import (
@@ -45,6 +45,10 @@ def read_repeat(statement: Statement, diagnostics: Diagnostics) -> int | None:
         diagnostics.warning(statement.location, f"{statement.keyword} must be at least 1; using 1")
         return 1
     return value
+
+
+def _user_group(words: list[str] | tuple[str, ...]) -> tuple[str | None, str | None]:
+    return (words[0] if words else None, words[1] if len(words) > 1 else None)
 
 
 def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> GlobalDefs:
@@ -124,17 +128,32 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         store("script_user", s.args[0])
         store("script_group", s.args[1] if len(s.args) == 2 else None)
 
+    fifos: dict[str, tuple[str, str | None, str | None]] = {}
+    fifo_scripts: dict[str, tuple[Statement, str, str | None, str | None]] = {}
+
     def fifo(field: str) -> Handler:
+        """`notify_fifo PATH [USER [GROUP]]`; keepalived keeps the first and ignores repeats."""
+
         def read(s: Statement) -> None:
-            if not s.args:
-                diagnostics.error(s.location, f"{s.keyword}: expected the path of a FIFO")
-                return
-            if len(s.args) > 1:
-                diagnostics.warning(
-                    s.location,
-                    f"{s.keyword}: a FIFO owner user/group is not implemented by havip; ignored",
-                )
-            store(field, s.args[0])
+            if not s.args or len(s.args) > 3:
+                diagnostics.error(s.location, f"{s.keyword}: expected 'PATH [USER [GROUP]]'")
+            elif field in fifos:
+                diagnostics.warning(s.location, f"{s.keyword} already specified; ignored")
+            else:
+                fifos[field] = (s.args[0], *_user_group(s.args[1:]))
+
+        return read
+
+    def fifo_script(field: str) -> Handler:
+        """`notify_fifo_script COMMAND [USER [GROUP]]`: runs with the FIFO's path appended."""
+
+        def read(s: Statement) -> None:
+            if not s.args or len(s.args) > 3:
+                diagnostics.error(s.location, f"{s.keyword}: expected 'COMMAND [USER [GROUP]]'")
+            elif field in fifo_scripts:
+                diagnostics.warning(s.location, f"{s.keyword} already specified; ignored")
+            else:
+                fifo_scripts[field] = (s, s.args[0], *_user_group(s.args[1:]))
 
         return read
 
@@ -175,12 +194,27 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         "script_user": script_user,
         "notify_fifo": fifo("notify_fifo"),
         "vrrp_notify_fifo": fifo("vrrp_notify_fifo"),
+        "notify_fifo_script": fifo_script("notify_fifo"),
+        "vrrp_notify_fifo_script": fifo_script("vrrp_notify_fifo"),
         "vrrp_notify_priority_changes": optional_bool("notify_priority_changes"),
         "havip_vrrp_v3_checksum": checksum,
     }
     section = Section("global_defs", handlers, ignored=GLOBAL_DEFS_NOT_IMPLEMENTED)
     for block in blocks:
         walk(section, block.block or (), diagnostics)
+    for field, (path, user, group) in fifos.items():
+        script = fifo_scripts.get(field)
+        if script is None:
+            store(field, NotifyFifoConfig(path, user, group))
+        else:
+            store(field, NotifyFifoConfig(path, user, group, *script[1:]))
+    for field, (statement, *_rest) in fifo_scripts.items():
+        if field not in fifos:
+            diagnostics.warning(
+                statement.location,
+                f"{statement.keyword} without {field}: ignored (keepalived runs it only for a "
+                "FIFO it opens)",
+            )
     defaults = GlobalDefs(
         **{f.name: values[f.name] for f in fields(GlobalDefs) if f.name in values}
     )

@@ -62,7 +62,7 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "nftables", "nftables_counters", "nftables_ifindex", "nftables_ipvs",
         "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "nftables_priority",
         "no_checker_emails", "no_email_faults", "notification_email", "notification_email_from",
-        "notify_fifo_script", "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force",
+        "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force",
         "process_name", "process_names", "random_seed", "reload_check_config", "reload_file",
         "reload_repeat", "reload_time_file", "rs_init_notifies",
         "shutdown_script", "shutdown_script_timeout", "smtp_alert", "smtp_alert_checker",
@@ -74,8 +74,7 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "vrrp_higher_prio_send_advert", "vrrp_ipsets", "vrrp_iptables",
         "vrrp_lower_prio_no_advert", "vrrp_netlink_cmd_rcv_bufs",
         "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
-        "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_notify_fifo_script",
-        "vrrp_priority", "vrrp_process_name",
+        "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_priority", "vrrp_process_name",
         "vrrp_rlimit_rtime", "vrrp_rlimit_rttime", "vrrp_rt_priority", "vrrp_rx_bufs_multiplier",
         "vrrp_rx_bufs_policy", "vrrp_vmac_garp_intvl",
     }

@@ -162,6 +162,20 @@ class SyncGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyFifoConfig:
+    """`notify_fifo PATH [USER [GROUP]]` (or `vrrp_notify_fifo`) with its `notify_fifo_script
+    COMMAND [USER [GROUP]]`: the owner is given to a FIFO havip creates (default: the default
+    script user, as keepalived); the script, run with PATH appended, reads the lines."""
+
+    path: str
+    user: str | None = None
+    group: str | None = None
+    script: str | None = None
+    script_user: str | None = None
+    script_group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GlobalDefs:
     """`global_defs`, VRRP part. `v3_checksum_mode` comes from the havip-only keyword
     `havip_vrrp_v3_checksum message_only|pseudo_header` (keepalived warns and ignores it)."""
@@ -182,8 +196,8 @@ class GlobalDefs:
     enable_script_security: bool = False
     script_user: str | None = None
     script_group: str | None = None
-    notify_fifo: str | None = None
-    vrrp_notify_fifo: str | None = None
+    notify_fifo: NotifyFifoConfig | None = None
+    vrrp_notify_fifo: NotifyFifoConfig | None = None
     notify_priority_changes: bool = False
     v3_checksum_mode: ChecksumModeName = "pseudo_header"
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
 
 from havip.config import Authentication, LoadedConfig, TrackedInterface, TrackedScript
+from havip.config.model import NotifyFifoConfig
 
 Load = Callable[[str], LoadedConfig]
 
@@ -252,3 +253,26 @@ def test_notify_priority_changes_instance_over_sync_group_over_global(load_text:
     flags = {i.name: i.notify_priority_changes for i in loaded.instances}
     assert flags == {"A": True, "B": True, "C": False}
     assert not loaded.warnings
+
+
+def test_notify_fifo_owner_and_fifo_script_are_read(load_text: Load) -> None:
+    head = (
+        "global_defs {\n notify_fifo /run/k.fifo nobody nogroup\n"
+        ' notify_fifo_script "/usr/local/bin/reader --all" nobody\n'
+        " vrrp_notify_fifo /run/v.fifo\n}"
+    )
+    loaded = load_text(_instance("virtual_ipaddress {\n 192.0.2.10\n}", head))
+    defs = loaded.global_defs
+    assert defs.notify_fifo == NotifyFifoConfig(
+        "/run/k.fifo", "nobody", "nogroup", "/usr/local/bin/reader --all", "nobody", None
+    )
+    assert defs.vrrp_notify_fifo == NotifyFifoConfig("/run/v.fifo")
+    assert not loaded.warnings
+
+
+def test_a_fifo_script_without_its_fifo_is_ignored_with_a_warning(load_text: Load) -> None:
+    head = 'global_defs {\n vrrp_notify_fifo_script "/usr/local/bin/reader"\n}'
+    loaded = load_text(_instance("virtual_ipaddress {\n 192.0.2.10\n}", head))
+    assert loaded.global_defs.vrrp_notify_fifo is None
+    [warning] = loaded.warnings
+    assert "vrrp_notify_fifo_script without vrrp_notify_fifo" in warning.message
