@@ -92,6 +92,7 @@ def settings_for(
     config: InstanceConfig,
     skip_check_adv_addr: bool,
     awaited_trackers: frozenset[str] = frozenset(),
+    sync_group: bool = False,
 ) -> InstanceSettings:
     """The protocol's view of one configured instance."""
     auth = config.authentication
@@ -115,6 +116,7 @@ def settings_for(
         strict=config.strict_mode,
         unicast_peers=config.unicast_peers,
         awaited_trackers=awaited_trackers,
+        sync_group=sync_group,
     )
 
 
@@ -389,7 +391,12 @@ class Supervisor:
 
     def _settings(self, config: InstanceConfig) -> InstanceSettings:
         defs = self.config.global_defs
-        return settings_for(config, defs.skip_check_adv_addr, self._awaited_scripts(config))
+        return settings_for(
+            config,
+            defs.skip_check_adv_addr,
+            self._awaited_scripts(config),
+            sync_group=self._group_of(config.name) is not None,
+        )
 
     def _awaited_scripts(self, config: InstanceConfig) -> frozenset[str]:
         """The weight-0 track scripts (the instance's and its sync group's) whose first result
@@ -486,6 +493,8 @@ class Supervisor:
             for output in outputs:
                 if isinstance(output, StateChanged):
                     orders += group.member_state(name, output.old, output.new)
+                elif isinstance(output, events.WantsMaster):
+                    orders += group.member_wants_master(name, output.wanted)
             self._follow(orders, now)
 
     def _follow(self, orders: Sequence[syncgroup.SyncOutput], now: float) -> None:

@@ -38,6 +38,7 @@ from havip.proto.events import (
     ReleaseVips,
     SendAdvert,
     StateChanged,
+    WantsMaster,
 )
 from havip.proto.model import PRIORITY_RELEASE, Anomaly, IPAddress, Reason, RejectReason, State
 
@@ -152,6 +153,13 @@ class LogObserver:
             elif isinstance(output, PriorityChanged):
                 self._say(
                     runtime, f"Effective priority = {output.new} (tracker={output.tracker})", traced
+                )
+            elif isinstance(output, WantsMaster) and output.wanted:
+                self._say(
+                    runtime,
+                    f"would become MASTER; waiting for every member of sync group "
+                    f"{runtime.sync_group} to want it too",
+                    traced,
                 )
         if change is not None and change.new is State.FAULT:
             self._say(runtime, "Now in FAULT state", traced)

@@ -201,8 +201,23 @@ class PriorityChanged:
     state: State
 
 
+@dataclass(frozen=True, slots=True)
+class WantsMaster:
+    """A sync group member in BACKUP would take over (`wanted`), or no longer would (it heard a
+    master again). It waits for its group: keepalived lets a member become MASTER only once
+    every other member wants to as well ("prefer backup state to avoid thrashing")."""
+
+    wanted: bool
+
+
 Notification = (
-    StateChanged | PacketRejected | AdvertAnomaly | PeerHeard | MasterConflict | PriorityChanged
+    StateChanged
+    | PacketRejected
+    | AdvertAnomaly
+    | PeerHeard
+    | MasterConflict
+    | PriorityChanged
+    | WantsMaster
 )
 
 Output = Action | Notification

@@ -35,6 +35,7 @@ from havip.proto.events import (
     SyncTo,
     TrackerChanged,
     UpdateVips,
+    WantsMaster,
 )
 from havip.proto.model import (
     AUTH_NONE,
@@ -81,6 +82,9 @@ class InstanceSettings:
     unicast_peers: tuple[IPAddress, ...] = ()
     awaited_trackers: frozenset[str] = frozenset()
     """Trackers whose first result the instance waits for in INIT (weight-0 scripts)."""
+    sync_group: bool = False
+    """In a vrrp_sync_group: a BACKUP whose down timer fires asks the group (`WantsMaster`)
+    and becomes master only when the group sends it (`SyncTo`)."""
 
 
 def effective_priority(base: int, trackers: dict[str, tuple[bool, int]]) -> int:
@@ -123,6 +127,8 @@ class VrrpInstance:
         self._preempt_at: float | None = None
         self._start_requested = False
         self._start_deadline: float | None = None
+        self.wants_master = False
+        """A sync group member held in BACKUP until its whole group wants MASTER."""
 
     # --- what the adapter and subscribers read ------------------------------------------------
 
@@ -195,7 +201,9 @@ class VrrpInstance:
             self._try_start(now, out)
         if self._down_deadline is not None and now >= self._down_deadline:
             self._down_deadline = None
-            if self.state is State.BACKUP:
+            if self.state is State.BACKUP and self.settings.sync_group:
+                self._ask_group(now, out)
+            elif self.state is State.BACKUP:
                 self._become_master(self._down_reason, now, out)
         if self._advert_deadline is not None and now >= self._advert_deadline:
             interval = self.settings.interval_cs / 100.0
@@ -325,10 +333,20 @@ class VrrpInstance:
             refresh = new.garp_master_refresh
             self._refresh_deadline = now + refresh if refresh > 0 else None
 
+    def _ask_group(self, now: float, out: list[Output]) -> None:
+        """keepalived's vrrp_sync_can_goto_master: want MASTER and wait for the group, checking
+        again after another master-down interval."""
+        if not self.wants_master:
+            self.wants_master = True
+            out.append(WantsMaster(True))
+        self._down_deadline = now + self.master_down_interval
+
     def _on_sync(self, state: State, now: float) -> list[Output]:
         out: list[Output] = []
         if state is State.MASTER and self.state is State.BACKUP:
-            self._become_master(Reason.SYNC_GROUP, now, out)
+            # The member whose own timer fired reports its own reason; the others follow.
+            reason = self._down_reason if self.wants_master else Reason.SYNC_GROUP
+            self._become_master(reason, now, out)
         elif state is State.BACKUP and self.state is State.MASTER:
             self._clear_deadlines()
             out.append(ReleaseVips())
@@ -347,7 +365,7 @@ class VrrpInstance:
         out: list[Output] = [PeerHeard(source, advert.priority, advert.interval_cs, now)]
         self._note_anomalies(advert, source, out)
         if self.state is State.BACKUP:
-            self._backup_heard(advert, source, now)
+            self._backup_heard(advert, source, now, out)
         elif self.state is State.MASTER:
             self._master_heard(advert, source, now, out)
         return out
@@ -419,7 +437,9 @@ class VrrpInstance:
                 )
             )
 
-    def _backup_heard(self, advert: Advertisement, source: IPAddress, now: float) -> None:
+    def _backup_heard(
+        self, advert: Advertisement, source: IPAddress, now: float, out: list[Output]
+    ) -> None:
         self.master_address = source
         self.master_priority = advert.priority
         self.last_master_heard = now
@@ -436,6 +456,9 @@ class VrrpInstance:
             self.master_interval_cs = advert.interval_cs
         self._down_reason = Reason.MASTER_DOWN
         self._down_deadline = now + self.master_down_interval
+        if self.wants_master:  # a master is accepted again: back to wanting BACKUP
+            self.wants_master = False
+            out.append(WantsMaster(False))
 
     def _may_preempt(self, now: float) -> bool:
         """Whether a lower-priority master may be overthrown now (nopreempt, preempt_delay)."""
@@ -531,6 +554,7 @@ class VrrpInstance:
         )
         self.state = new
         self.state_since = now
+        self.wants_master = False  # the group learns a new state from StateChanged
 
     def _clear_deadlines(self) -> None:
         self._start_deadline = None

@@ -10,13 +10,14 @@ from havip.config import load_config
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.net.netlink import LinkInfo
 from havip.net.vrrpsock import Datagram
-from havip.observer import PacketDropped
-from havip.proto.events import TrackerChanged
+from havip.observer import PacketDropped, Stepped
+from havip.proto.events import StateChanged, TrackerChanged
 from havip.proto.model import (
     VRRP_MCAST_GROUP4,
     Advertisement,
     DecodeError,
     Family,
+    Reason,
     RejectReason,
     State,
 )
@@ -202,3 +203,71 @@ def test_startup_delay_holds_every_instance_and_arms_its_timer(tmp_path: Path) -
     assert driven.machine.get_timer() == 12.5
     built.timer(driven, 12.5)
     assert driven.machine.state is State.BACKUP
+
+
+def grouped(tmp_path: Path) -> Supervisor:
+    """VI_1 (VRID 51) and VI_2 (VRID 52) in one sync group, both BACKUP at priority 100."""
+    path = tmp_path / "keepalived.conf"
+    first = RouterSpec(priority=100)
+    second = RouterSpec(priority=100, instance="VI_2", vrid=52, vips=("192.0.2.101/24",))
+    group = "vrrp_sync_group G {\n    group {\n        VI_1\n        VI_2\n    }\n}"
+    path.write_text(keepalived_conf(first, second, after=(group,)))
+    built = Supervisor(load_config(path))
+    built.create_all()
+    built.links = {"eth0": ETH0}
+    built.bring_up(now=0.0)
+    built.take()
+    return built
+
+
+def master_of_vrid_52(priority: int = 200) -> Datagram:
+    advert = Advertisement(2, 52, priority, 100, (IPv4Address("192.0.2.101"),))
+    payload = encode(advert, source=PEER, destination=VRRP_MCAST_GROUP4)
+    return Datagram(payload, PEER, VRRP_MCAST_GROUP4, 255)
+
+
+def fire(built: Supervisor, name: str) -> float:
+    driven = built.driven[name]
+    deadline = driven.machine.get_timer()
+    assert deadline is not None
+    built.timer(driven, deadline)
+    return deadline
+
+
+def test_a_sync_group_member_waits_while_another_member_still_hears_its_master(
+    tmp_path: Path,
+) -> None:
+    built = grouped(tmp_path)
+    vi_1, vi_2 = (built.driven[n].machine for n in ("VI_1", "VI_2"))
+    built.datagram(KEY, master_of_vrid_52(), 1.0)
+    now = fire(built, "VI_1")  # VI_1's master is gone, VI_2's is not: keepalived holds VI_1
+    assert vi_1.state is State.BACKUP and vi_1.wants_master
+    assert vi_2.state is State.BACKUP
+    assert vi_1.get_timer() == now + vi_1.master_down_interval  # it asks again later
+    assert not any(isinstance(e, fx.ChangeVips) for e in built.take())
+
+
+def test_the_group_takes_over_when_the_last_member_wants_to(tmp_path: Path) -> None:
+    built = grouped(tmp_path)
+    vi_1, vi_2 = (built.driven[n].machine for n in ("VI_1", "VI_2"))
+    built.datagram(KEY, master_of_vrid_52(), 1.0)
+    fire(built, "VI_1")
+    fire(built, "VI_2")  # VI_2's master has gone silent too
+    assert (vi_1.state, vi_2.state) == (State.MASTER, State.MASTER)
+    changes = [o for e in built.take() if isinstance(e, Stepped) for o in e.outputs]
+    reasons = {o.reason for o in changes if isinstance(o, StateChanged)}
+    assert reasons == {Reason.MASTER_DOWN}  # each wanted it for its own reason
+
+
+def test_a_member_that_hears_its_master_again_stops_wanting_and_holds_the_group(
+    tmp_path: Path,
+) -> None:
+    built = grouped(tmp_path)
+    vi_1, vi_2 = (built.driven[n].machine for n in ("VI_1", "VI_2"))
+    fire(built, "VI_2")  # VI_2 wants MASTER, VI_1 does not yet
+    now = vi_2.get_timer()
+    assert now is not None and vi_2.wants_master
+    built.datagram(KEY, master_of_vrid_52(), now - 0.5)  # VI_2's master is back
+    assert not vi_2.wants_master
+    fire(built, "VI_1")
+    assert (vi_1.state, vi_2.state) == (State.BACKUP, State.BACKUP)
