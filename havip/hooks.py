@@ -38,8 +38,14 @@ from havip.notify.security import (
 from havip.observer import ScriptChanged, ScriptRan
 from havip.proto.events import Output, PriorityChanged, StateChanged, TrackerChanged
 from havip.proto.model import State
-from havip.proto.trackers import Tracking, file_events, script_events
+from havip.proto.trackers import Tracking, file_events, process_events, script_events
 from havip.track.files import FileTracker, initialise_track_file
+from havip.track.processes import (
+    ProcessPattern,
+    ProcessQuorum,
+    ProcessTracker,
+    TrackedProcessSpec,
+)
 from havip.track.scripts import ScriptTracker, TrackScript
 
 log = logging.getLogger("havip")
@@ -69,10 +75,13 @@ class Hooks:
         self._on_notify = on_notify
         self._script_trackings: dict[str, list[Tracking]] = {}
         self._file_trackings: dict[str, list[Tracking]] = {}
+        self._process_trackings: dict[str, list[Tracking]] = {}
         self._collect_trackings()
         self._insecure = False
         self.scripts = self._script_trackers()
         self.files = self._file_trackers()
+        self.processes = self._process_tracker()
+        self._process_status = self.processes.first_reading() if self.processes else {}
         if self._insecure and not config.global_defs.enable_script_security:
             log.warning("%s", SECURITY_VIOLATION)
         self.instance_notify = {i.name: self._notify_scripts(i) for i in config.instances}
@@ -89,8 +98,10 @@ class Hooks:
         config = self._config
         for instance in config.instances:
             self._add_trackings(instance, [instance.name])
+            self._add_process_trackings(instance, [instance.name])
         for group in config.sync_groups:
             self._add_trackings(group, list(group.members))
+            self._add_process_trackings(group, list(group.members))
 
     def _add_trackings(self, owner: VrrpInstance | SyncGroup, members: list[str]) -> None:
         for tracked in owner.track_scripts:
@@ -121,6 +132,38 @@ class Hooks:
                         default_reverse=track_file.reverse,
                     )
                 )
+
+    def _add_process_trackings(self, owner: VrrpInstance | SyncGroup, members: list[str]) -> None:
+        for tracked in owner.track_processes:
+            process = self._config.track_processes.get(tracked.name)
+            if process is None:
+                continue
+            for member in members:
+                self._process_trackings.setdefault(tracked.name, []).append(
+                    Tracking.resolve(
+                        member,
+                        tracked.weight,
+                        tracked.reverse,
+                        default_weight=process.weight,
+                        default_reverse=process.reverse,
+                    )
+                )
+
+    def _process_tracker(self) -> ProcessTracker | None:
+        """One poller for every tracked vrrp_track_process (None when none is tracked)."""
+        if not self._process_trackings:
+            return None
+        specs = []
+        for name in self._process_trackings:
+            process = self._config.track_processes[name]
+            pattern = ProcessPattern(
+                process.process, process.params, process.param_match, process.full_command
+            )
+            quorum = ProcessQuorum(
+                process.quorum, process.quorum_max, process.fork_delay, process.terminate_delay
+            )
+            specs.append(TrackedProcessSpec(name, pattern, quorum))
+        return ProcessTracker(specs, self._process_changed)
 
     def _run_as(self, user: str | None, group: str | None, what: str) -> RunAs | None:
         defs = self._config.global_defs
@@ -253,7 +296,14 @@ class Hooks:
                 events += script_events(name, tracker.up, self._script_trackings[name])
         for name, file_tracker in self.files.items():
             events += file_events(name, file_tracker.value, self._file_trackings[name])
+        for name, up in self._process_status.items():
+            events += process_events(name, up, self._process_trackings[name])
         return events
+
+    def _process_changed(self, name: str, up: bool) -> None:
+        self._process_status[name] = up
+        for instance, event in process_events(name, up, self._process_trackings[name]):
+            self._feed(instance, event)
 
     def _script_result(self, name: str, ok: bool, duration: float, result: str) -> None:
         self._report(ScriptRan(name, ok, duration, result))
@@ -312,6 +362,8 @@ class Hooks:
                 nursery.start_soon(tracker.run)
             for file_tracker in self.files.values():
                 nursery.start_soon(file_tracker.run)
+            if self.processes is not None:
+                nursery.start_soon(self.processes.run)
             task_status.started()
 
     async def drain_stop_notifications(self) -> None:

@@ -76,7 +76,7 @@ from havip.proto.model import (
     State,
 )
 from havip.proto.packet import decode, encode
-from havip.proto.trackers import file_tracker, script_tracker, weighted_event
+from havip.proto.trackers import file_tracker, process_tracker, script_tracker, weighted_event
 from havip.reload import ReloadPlan, plan_reload
 
 log = logging.getLogger("havip")
@@ -430,13 +430,16 @@ class Supervisor:
         names.update(interface_tracker(t.name) for t in self._tracked_interfaces(driven))
         scripts = [t.name for t in config.track_scripts]
         files = [t.name for t in config.track_files]
+        processes = [t.name for t in config.track_processes]
         for group in self.config.sync_groups:
             if config.name in group.members:
                 names.add(syncgroup.group_tracker(group.name))
                 scripts += [t.name for t in group.track_scripts]
                 files += [t.name for t in group.track_files]
+                processes += [t.name for t in group.track_processes]
         names.update(script_tracker(name) for name in scripts)
         names.update(file_tracker(name) for name in files)
+        names.update(process_tracker(name) for name in processes)
         return frozenset(names)
 
     def _feed_links(self, driven: Driven, now: float) -> None:

@@ -39,7 +39,6 @@ SKIPPED_TOP_LEVEL: dict[str, str] = {
     "linkbeat_interfaces": _NOT_YET,
     "interface_up_down_delays": _NOT_YET,
     "garp_group": _NOT_YET,
-    "vrrp_track_process": _NOT_YET,
 }
 
 GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
@@ -88,7 +87,7 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
         "lvs_sync_daemon_interface", "mcast_dst_ip", "native_ipv6", "no_virtual_ipaddress",
         "notify_deleted", "notify_master_rx_lower_pri", "old_unicast_checksum",
         "promote_secondaries", "smtp_alert", "timer_expired_backup",
-        "track_bfd", "track_process", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
+        "track_bfd", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
         "use_ipvlan", "use_vmac", "use_vmac_addr", "v3_checksum_as_v2", "virtual_routes",
         "virtual_rules", "vmac_garp_intvl", "vmac_xmit_base", "vrf",
     }
@@ -97,7 +96,7 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
 SYNC_GROUP_NOT_IMPLEMENTED = _not_implemented(
     {
         "global_tracking", "notify_deleted", "smtp_alert",
-        "sync_group_tracking_weight", "track_bfd", "track_process",
+        "sync_group_tracking_weight", "track_bfd",
     }
 )  # fmt: skip
 

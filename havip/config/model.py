@@ -19,6 +19,8 @@ IPAddress = IPv4Address | IPv6Address
 IPInterface = IPv4Interface | IPv6Interface
 InitialState = Literal["MASTER", "BACKUP"]
 ChecksumModeName = Literal["pseudo_header", "message_only"]
+ParamMatch = Literal["none", "exact", "partial", "initial"]
+"""How a vrrp_track_process compares the arguments of a command line (keepalived's)."""
 
 VRRP_MCAST_GROUP4 = IPv4Address("224.0.0.18")
 VRRP_MCAST_GROUP6 = IPv6Address("ff02::12")
@@ -69,6 +71,36 @@ class TrackedFile:
     name: str
     weight: int | None
     reverse: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedProcess:
+    """`weight`/`reverse` None mean: use the vrrp_track_process's own weight/reverse."""
+
+    name: str
+    weight: int | None
+    reverse: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpTrackProcess:
+    """A `vrrp_track_process`: up while quorum..quorum_max processes match (None: no maximum).
+
+    `params` are the words after the name in `process`; `param_match` is none, exact, partial
+    or initial; `full_command` matches argv[0] of the command line instead of the name."""
+
+    name: str
+    process: str
+    params: tuple[str, ...] | None
+    param_match: ParamMatch
+    full_command: bool
+    weight: int
+    reverse: bool
+    quorum: int
+    quorum_max: int | None
+    fork_delay: float
+    terminate_delay: float
+    location: Location = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +175,7 @@ class VrrpInstance:
     skip_check_adv_addr: bool
     notify_priority_changes: bool | None = None
     """MASTER_PRIORITY / BACKUP_PRIORITY FIFO lines; None: the sync group's, else global."""
+    track_processes: tuple[TrackedProcess, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +192,7 @@ class SyncGroup:
     track_files: tuple[TrackedFile, ...]
     location: Location = field(compare=False)
     notify_priority_changes: bool | None = None
+    track_processes: tuple[TrackedProcess, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +247,4 @@ class LoadedConfig:
     sync_groups: tuple[SyncGroup, ...]
     warnings: tuple[Diagnostic, ...] = field(compare=False)
     files: tuple[str, ...] = field(compare=False)
+    track_processes: Mapping[str, VrrpTrackProcess] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
 
 from havip.config import Authentication, LoadedConfig, TrackedInterface, TrackedScript
-from havip.config.model import NotifyFifoConfig
+from havip.config.model import NotifyFifoConfig, TrackedProcess
 
 Load = Callable[[str], LoadedConfig]
 
@@ -276,3 +276,48 @@ def test_a_fifo_script_without_its_fifo_is_ignored_with_a_warning(load_text: Loa
     assert loaded.global_defs.vrrp_notify_fifo is None
     [warning] = loaded.warnings
     assert "vrrp_notify_fifo_script without vrrp_notify_fifo" in warning.message
+
+
+TRACK_PROCESS = """
+vrrp_track_process web {
+    process /usr/sbin/nginx -g
+    param_match partial
+    weight -20 reverse
+    quorum 2
+    quorum_max 4
+    delay 0.5
+    fork_delay 1
+}
+vrrp_track_process sshd {
+    process sshd
+}
+"""
+
+
+def test_vrrp_track_process_is_read_with_keepalived_s_defaults(load_text: Load) -> None:
+    body = "virtual_ipaddress {\n 192.0.2.10\n}\ntrack_process {\n web weight 10\n sshd\n}"
+    loaded = load_text(TRACK_PROCESS + _instance(body))
+    web, sshd = loaded.track_processes["web"], loaded.track_processes["sshd"]
+    assert (web.process, web.params, web.param_match, web.full_command) == (
+        "/usr/sbin/nginx", ("-g",), "partial", True
+    )  # fmt: skip
+    assert (web.weight, web.reverse, web.quorum, web.quorum_max) == (-20, True, 2, 4)
+    assert (web.fork_delay, web.terminate_delay) == (1.0, 0.5)
+    assert (sshd.full_command, sshd.weight, sshd.quorum, sshd.quorum_max) == (False, 0, 1, None)
+    assert loaded.instances[0].track_processes == (
+        TrackedProcess("web", 10, None),
+        TrackedProcess("sshd", None, None),
+    )
+    assert not loaded.warnings
+
+
+def test_quorum_max_0_alone_means_none_may_run(load_text: Load) -> None:
+    text = "vrrp_track_process no_cron {\n process cron\n quorum_max 0\n}\n" + MINIMAL
+    process = load_text(text).track_processes["no_cron"]
+    assert (process.quorum, process.quorum_max) == (0, 0)
+
+
+def test_a_long_process_name_without_full_command_warns(load_text: Load) -> None:
+    text = "vrrp_track_process p {\n process a-very-long-daemon-name\n}\n" + MINIMAL
+    [warning] = load_text(text).warnings
+    assert "at most 15 bytes" in warning.message

@@ -9,7 +9,9 @@ a bridge: r1 (priority 150) is the master while healthy, r2 (priority 100) the b
 from __future__ import annotations
 
 import math
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -259,6 +261,36 @@ def test_an_unweighted_check_that_has_not_reported_holds_the_instance_in_init(
     go.touch()
     wait_single_holder(lab, VIP, ["r1"], "r1", timeout=WAIT)
     assert state_of(owner) == "master"
+
+
+def test_a_tracked_process_that_stops_means_fault_until_it_runs_again(
+    lab: Lab, routers: Routers, tmp_path: Path
+) -> None:
+    """vrrp_track_process (weight 0) by process name, read from /proc."""
+    r1, r2 = build(lab)
+    daemon = tmp_path / "hvdaemon"  # a copy of sleep with a name no other process has
+    shutil.copy("/bin/sleep", daemon)
+
+    def start_daemon() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([str(daemon), "600"])
+
+    process = "vrrp_track_process daemon {\n    process hvdaemon\n}\n"
+    spec = RouterSpec(priority=150, extra=track_block("track_process", ["daemon"]))
+    running = start_daemon()
+    try:
+        master = routers.havip(r1, config(spec, scripts=[process]))
+        routers.havip(r2, BACKUP_CONFIG)
+        wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
+        running.kill()
+        running.wait()
+        wait_for(lambda: state_of(master) == "fault", WAIT, "r1 in FAULT")
+        wait_single_holder(lab, VIP, NAMES, "r2", timeout=WAIT)
+        running = start_daemon()
+        wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
+        assert_vip_on(lab, "r1")
+    finally:
+        running.kill()
+        running.wait()
 
 
 # --- 3. tracked interface --------------------------------------------------------------------
