@@ -257,6 +257,8 @@ class Agent:
                 observe(effect)
             elif isinstance(effect, fx.ChangeVips):
                 executor.change_vips(effect)
+            elif isinstance(effect, fx.Firewall):
+                executor.firewall(effect)
             elif isinstance(effect, fx.Announce):
                 executor.announce(effect)
             elif isinstance(effect, fx.TakeoverDone):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.observer import (
     AnnouncementKind,
@@ -45,6 +46,17 @@ class ChangeVips:
     runtime: InstanceRuntime
     op: Literal["add", "remove"]
     specs: tuple[VipSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Firewall:
+    """no_accept: drop traffic to and from `addresses` while a non-owner master holds them
+    (`block`), or stop (`unblock`), in the nftables `table`."""
+
+    runtime: InstanceRuntime
+    op: Literal["block", "unblock"]
+    addresses: tuple[IPAddress, ...]
+    table: FirewallTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +133,7 @@ Effect = (
     Stepped
     | Transmit
     | ChangeVips
+    | Firewall
     | Announce
     | TakeoverDone
     | PacketDropped

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from havip.config.model import LoadedConfig, TrackedInterface
 from havip.config.model import VrrpInstance as InstanceConfig
@@ -24,6 +25,7 @@ from havip.effects import (
     CloseEndpoint,
     Effect,
     EndpointKey,
+    Firewall,
     GroupNotify,
     OpenEndpoint,
     PacerKey,
@@ -33,6 +35,7 @@ from havip.effects import (
     TakeoverDone,
     Transmit,
 )
+from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.net.vrrpsock import Datagram
 from havip.observer import (
@@ -476,9 +479,11 @@ class Supervisor:
             elif isinstance(output, SendAdvert):
                 self._transmit(driven, output.advert)
             elif isinstance(output, InstallVips):
+                self._firewall(driven, "block", driven.vip_specs)  # before they are reachable
                 effects.append(ChangeVips(runtime, "add", driven.vip_specs))
             elif isinstance(output, ReleaseVips):
                 effects.append(ChangeVips(runtime, "remove", driven.vip_specs))
+                self._firewall(driven, "unblock", driven.vip_specs)
                 for pacer in self._pacers.values():
                     pacer.forget(driven.config.name)
             elif isinstance(output, UpdateVips):
@@ -529,9 +534,26 @@ class Supervisor:
         retired = tuple(s for s in driven.retired_specs if s.interface.ip in removed)
         if retired:
             self.effects.append(ChangeVips(driven.runtime, "remove", retired))
+            self._firewall(driven, "unblock", retired)
         fresh = tuple(s for s in driven.vip_specs if s.interface.ip in added)
         if fresh:
+            self._firewall(driven, "block", fresh)
             self.effects.append(ChangeVips(driven.runtime, "add", fresh))
+
+    def _firewall(
+        self, driven: Driven, op: Literal["block", "unblock"], specs: Sequence[VipSpec]
+    ) -> None:
+        """keepalived's accept mode: a master that does not own its VIPs (priority below 255)
+        and is not in accept mode drops traffic to them, through nftables."""
+        config = driven.config
+        if config.accept or config.priority == 255:
+            return
+        defs = self.config.global_defs
+        table = FirewallTable(
+            defs.nftables or "keepalived", defs.nftables_priority, defs.nftables_counters
+        )
+        addresses = tuple(spec.interface.ip for spec in specs)
+        self.effects.append(Firewall(driven.runtime, op, addresses, table))
 
     def _announce(self, driven: Driven, count: int, now: float) -> None:
         for device in dict.fromkeys(spec.device for spec in driven.vip_specs):

@@ -7,6 +7,7 @@ keepalived logs "Unknown keyword" for it and carries on, so a shared file still 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import fields, replace
 from decimal import Decimal
@@ -29,6 +30,7 @@ from havip.config.values import (
 )
 
 _UINT_MAX = 2**32 - 1
+_NFT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,255}")
 CHECKSUM_MODES = ("pseudo_header", "message_only")
 
 
@@ -103,6 +105,15 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         """keepalived's vrrp_startup_delay: milliseconds resolution, from 1 ms."""
         value = read_seconds(s, Decimal("0.001"), Decimal(_UINT_MAX // 1_000_000), diagnostics)
         store("startup_delay", None if value is None else float(value))
+
+    def nftables(s: Statement) -> None:
+        """`nftables [TABLE]`: the no_accept firewall's table (keepalived's default name)."""
+        if len(s.args) > 1:
+            diagnostics.error(s.location, "nftables: expected '[TABLE]'")
+        elif s.args and not _NFT_NAME.fullmatch(s.args[0]):
+            diagnostics.error(s.location, f"nftables: '{s.args[0]}' is not a valid table name")
+        else:
+            store("nftables", s.args[0] if s.args else "keepalived")
 
     def flag(field: str) -> Handler:
         def read(s: Statement) -> None:
@@ -197,6 +208,11 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         "notify_fifo_script": fifo_script("notify_fifo"),
         "vrrp_notify_fifo_script": fifo_script("vrrp_notify_fifo"),
         "vrrp_notify_priority_changes": optional_bool("notify_priority_changes"),
+        "nftables": nftables,
+        "nftables_priority": lambda s: store(
+            "nftables_priority", read_int(s, -(2**31), 2**31 - 1, diagnostics)
+        ),
+        "nftables_counters": flag("nftables_counters"),
         "havip_vrrp_v3_checksum": checksum,
     }
     section = Section("global_defs", handlers, ignored=GLOBAL_DEFS_NOT_IMPLEMENTED)

@@ -233,6 +233,10 @@ class GlobalDefs:
     notify_fifo: NotifyFifoConfig | None = None
     vrrp_notify_fifo: NotifyFifoConfig | None = None
     notify_priority_changes: bool = False
+    nftables: str | None = None
+    """`nftables [TABLE]`: the table for no_accept drop rules (None: `keepalived` if needed)."""
+    nftables_priority: int = -1
+    nftables_counters: bool = False
     v3_checksum_mode: ChecksumModeName = "pseudo_header"
 
 

@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv6Address
 import trio
 import trio.testing
 
+from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.net.vrrpsock import Datagram
 from havip.proto.model import Advertisement, DecodeError, Family, IPAddress
@@ -131,6 +132,8 @@ class FakeNet:
         self.vip_changes: list[tuple[float, str, tuple[str, ...]]] = []
         self.announced: list[tuple[str, tuple[IPAddress, ...]]] = []
         self.frames: list[tuple[float, str, IPAddress]] = []
+        self.blocked: set[str] = set()
+        """VIPs whose traffic the no_accept firewall drops."""
         """Every announcement frame as (time, device, address)."""
         self.closed = False
         self._link_change = trio.Event()
@@ -195,6 +198,16 @@ class FakeNet:
 
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
         return [], []
+
+    def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
+        new = [str(a) for a in addresses if str(a) not in self.blocked]
+        self.blocked.update(new)
+        return new
+
+    def unblock_vips(self, addresses: Sequence[IPAddress]) -> list[str]:
+        old = [str(a) for a in addresses if str(a) in self.blocked]
+        self.blocked.difference_update(old)
+        return old
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         self.announced.append((device, tuple(addresses)))

@@ -321,3 +321,13 @@ def test_a_long_process_name_without_full_command_warns(load_text: Load) -> None
     text = "vrrp_track_process p {\n process a-very-long-daemon-name\n}\n" + MINIMAL
     [warning] = load_text(text).warnings
     assert "at most 15 bytes" in warning.message
+
+
+def test_nftables_options_are_read(load_text: Load) -> None:
+    head = "global_defs {\n nftables hv_fw\n nftables_priority -5\n nftables_counters\n}"
+    loaded = load_text(_instance("virtual_ipaddress {\n 192.0.2.10\n}\nno_accept", head))
+    defs = loaded.global_defs
+    assert (defs.nftables, defs.nftables_priority, defs.nftables_counters) == ("hv_fw", -5, True)
+    assert loaded.instances[0].accept is False
+    assert not loaded.warnings
+    assert load_text("global_defs {\n nftables\n}\n" + MINIMAL).global_defs.nftables == "keepalived"

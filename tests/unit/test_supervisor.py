@@ -8,6 +8,7 @@ from pathlib import Path
 from havip import effects as fx
 from havip.config import load_config
 from havip.lab.configs import RouterSpec, keepalived_conf
+from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo
 from havip.net.vrrpsock import Datagram
 from havip.observer import PacketDropped, Stepped
@@ -271,3 +272,35 @@ def test_a_member_that_hears_its_master_again_stops_wanting_and_holds_the_group(
     assert not vi_2.wants_master
     fire(built, "VI_1")
     assert (vi_1.state, vi_2.state) == (State.BACKUP, State.BACKUP)
+
+
+def test_a_non_owner_master_without_accept_blocks_its_vips_before_adding_them(
+    tmp_path: Path,
+) -> None:
+    built = started(
+        tmp_path, extra=("no_accept",), global_extra=("nftables hv", "nftables_counters")
+    )
+    _now, effects = take_over(built)
+    assert kinds(effects)[:3] == ["Stepped", "Firewall", "ChangeVips"]
+    (block,) = [e for e in effects if isinstance(e, fx.Firewall)]
+    assert (block.op, block.addresses) == ("block", (IPv4Address("192.0.2.100"),))
+    assert block.table == FirewallTable("hv", -1, True)
+    built.datagram(KEY, datagram(200), 10.0)  # a higher master: release, then unblock
+    released = [e for e in built.take() if isinstance(e, fx.ChangeVips | fx.Firewall)]
+    assert [type(e).__name__ for e in released] == ["ChangeVips", "Firewall"]
+    assert isinstance(released[1], fx.Firewall) and released[1].op == "unblock"
+
+
+def test_accept_mode_needs_no_firewall(tmp_path: Path) -> None:
+    built = started(tmp_path, extra=("accept",))
+    _now, effects = take_over(built)
+    assert fx.ChangeVips in {type(e) for e in effects}
+    assert not any(isinstance(e, fx.Firewall) for e in effects)
+
+
+def test_the_address_owner_needs_no_firewall_even_with_no_accept(tmp_path: Path) -> None:
+    built = supervisor(tmp_path, priority=255, extra=("no_accept",))
+    built.bring_up(now=0.0)  # an owner is master at once
+    effects = built.take()
+    assert fx.ChangeVips in {type(e) for e in effects}
+    assert not any(isinstance(e, fx.Firewall) for e in effects)
