@@ -49,6 +49,15 @@ RELOAD_BATCH = 50
 """Instances changed in place per loop turn during a reload (about 5 ms of work)."""
 
 
+def _uptime() -> float | None:
+    """Seconds since the machine booted (/proc/uptime), for vrrp_delay_after_boot."""
+    try:
+        with open("/proc/uptime") as uptime:
+            return float(uptime.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Agent:
     """Runs every configured VRRP instance until cancelled or signalled."""
 
@@ -102,10 +111,11 @@ class Agent:
                 self._carry_out()
                 for name, event in self.hooks.initial_events():
                     self._feed(name, event)
-                delay = supervisor.config.global_defs.startup_delay
-                if delay:
-                    log.info("Delaying startup for %g seconds", delay)  # keepalived's line
-                supervisor.bring_up(now=trio.current_time())
+                uptime = _uptime()
+                now = trio.current_time()
+                supervisor.bring_up(now=now, uptime=uptime)
+                if supervisor.start_delay(now) > 0:  # keepalived's line
+                    log.info("Delaying startup for %g seconds", supervisor.start_delay(now))
                 self._carry_out()
                 nursery.start_soon(self._watch_links)
                 nursery.start_soon(self._watch_signals)

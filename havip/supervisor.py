@@ -224,17 +224,28 @@ class Supervisor:
                     specs = tuple(s for s in driven.vip_specs if s.device == device)
                     self.effects.append(RemoveLeftovers(driven.runtime, link.index, specs))
 
-    def bring_up(self, names: Sequence[str] | None = None, now: float = 0.0) -> None:
+    def bring_up(
+        self, names: Sequence[str] | None = None, now: float = 0.0, uptime: float | None = None
+    ) -> None:
         """Feed instances (default: all, at start-up) their link and tracker state, then start
-        them; none leaves INIT before `vrrp_startup_delay` after start-up has passed."""
+        them; none leaves INIT before `vrrp_startup_delay` after start-up has passed, nor
+        before `vrrp_delay_after_boot` after boot (`uptime`: seconds since then, if known)."""
         if self._start_not_before is None:
-            self._start_not_before = now + self.config.global_defs.startup_delay
+            defs = self.config.global_defs
+            delay = defs.startup_delay
+            if uptime is not None:
+                delay = max(delay, defs.delay_after_boot - uptime)
+            self._start_not_before = now + delay
         start = Start(not_before=self._start_not_before)
         for name in self.driven if names is None else names:
             driven = self.driven[name]
             self._feed_links(driven, now)
             self._feed(driven, start, now)
             self.effects.append(Rearm(driven))  # a start delay is a deadline without outputs
+
+    def start_delay(self, now: float) -> float:
+        """How long instances are still held in INIT by the start-up delays."""
+        return 0.0 if self._start_not_before is None else max(0.0, self._start_not_before - now)
 
     def shutdown(self, reason: Reason, now: float) -> None:
         """Stop every instance: a master sends priority 0 and releases its VIPs."""

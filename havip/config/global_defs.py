@@ -115,6 +115,11 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         else:
             store("nftables", s.args[0] if s.args else "keepalived")
 
+    def delay_after_boot(s: Statement) -> None:
+        """keepalived's vrrp_delay_after_boot: seconds since boot (the agent reads the uptime)."""
+        value = read_seconds(s, Decimal("0.001"), Decimal(_UINT_MAX // 1_000_000), diagnostics)
+        store("delay_after_boot", None if value is None else float(value))
+
     def flag(field: str) -> Handler:
         def read(s: Statement) -> None:
             if no_args(s, diagnostics):
@@ -198,6 +203,7 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         "vrrp_garp_interval": interval("garp_interval"),
         "vrrp_gna_interval": interval("gna_interval"),
         "vrrp_startup_delay": startup_delay,
+        "vrrp_delay_after_boot": delay_after_boot,
         "vrrp_min_garp": min_garp_handler,
         "vrrp_strict": flag("vrrp_strict"),
         "vrrp_skip_check_adv_addr": optional_bool("skip_check_adv_addr"),

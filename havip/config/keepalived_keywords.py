@@ -76,6 +76,11 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_priority", "vrrp_process_name",
         "vrrp_rlimit_rtime", "vrrp_rlimit_rttime", "vrrp_rt_priority", "vrrp_rx_bufs_multiplier",
         "vrrp_rx_bufs_policy", "vrrp_vmac_garp_intvl",
+        # keepalived 2.3's additions
+        "dbus_no_interface_name", "iproute_etc_dir", "iproute_usr_dir", "json_dump_file",
+        "json_version", "set_supplementary_groups", "snmp_rs_stats_update_interval",
+        "snmp_vs_stats_update_interval", "state_dump_file", "stats_dump_file",
+        "use_symlink_paths", "v3_checksum_as_v2", "vrrp_owner_ignore_adverts",
     }
 )  # fmt: skip
 
@@ -90,6 +95,7 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
         "track_bfd", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
         "use_ipvlan", "use_vmac", "use_vmac_addr", "v3_checksum_as_v2", "virtual_routes",
         "virtual_rules", "vmac_garp_intvl", "vmac_xmit_base", "vrf",
+        "owner_ignore_adverts", "thread_timer_expired",
     }
 )  # fmt: skip
 

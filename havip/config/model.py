@@ -225,6 +225,8 @@ class GlobalDefs:
     garp_interval: float = 0.0
     gna_interval: float = 0.0
     startup_delay: float = 0.0
+    delay_after_boot: float = 0.0
+    """`vrrp_delay_after_boot`: hold instances until this long after the machine booted."""
     vrrp_strict: bool = False
     skip_check_adv_addr: bool = False
     enable_script_security: bool = False

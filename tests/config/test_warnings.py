@@ -154,3 +154,10 @@ def test_unimplemented_address_option_warns(load_text: Load) -> None:
     assert _warnings(config) == [
         (5, "virtual address option 'no_track' is not implemented by havip; ignored")
     ]
+
+
+def test_keepalived_2_3_keywords_havip_lacks_warn_by_name(load_text: Load) -> None:
+    config = load_text("global_defs {\n    json_version 2\n    vrrp_delay_after_boot 30\n}\n")
+    reason = "havip does not implement this keepalived keyword"
+    assert _warnings(config) == [(2, f"skipping json_version (global_defs): {reason}")]
+    assert config.global_defs.delay_after_boot == 30.0

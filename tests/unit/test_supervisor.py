@@ -304,3 +304,14 @@ def test_the_address_owner_needs_no_firewall_even_with_no_accept(tmp_path: Path)
     effects = built.take()
     assert fx.ChangeVips in {type(e) for e in effects}
     assert not any(isinstance(e, fx.Firewall) for e in effects)
+
+
+def test_delay_after_boot_holds_until_that_long_after_boot(tmp_path: Path) -> None:
+    extra = ("vrrp_delay_after_boot 100", "vrrp_startup_delay 10")
+    young = supervisor(tmp_path, global_extra=extra)
+    young.bring_up(now=5.0, uptime=40.0)  # booted 40 s ago: 60 s to go, more than 10
+    assert young.start_delay(5.0) == 60.0
+    assert young.driven["VI_1"].machine.get_timer() == 65.0
+    old = supervisor(tmp_path, global_extra=extra)
+    old.bring_up(now=5.0, uptime=4000.0)  # long up: only vrrp_startup_delay holds
+    assert old.start_delay(5.0) == 10.0
