@@ -35,7 +35,7 @@ from havip.notify.security import (
     resolve_run_as,
     script_problem,
 )
-from havip.observer import ScriptChanged, ScriptRan
+from havip.observer import ProcessTracked, ScriptChanged, ScriptRan
 from havip.proto.events import Output, PriorityChanged, StateChanged, TrackerChanged
 from havip.proto.model import State
 from havip.proto.trackers import Tracking, file_events, process_events, script_events
@@ -66,7 +66,7 @@ class Hooks:
         self,
         config: LoadedConfig,
         feed: Feed,
-        report: Callable[[ScriptRan | ScriptChanged], None],
+        report: Callable[[ScriptRan | ScriptChanged | ProcessTracked], None],
         on_notify: Callable[[NotifyRun], None],
     ) -> None:
         self._config = config
@@ -297,11 +297,13 @@ class Hooks:
         for name, file_tracker in self.files.items():
             events += file_events(name, file_tracker.value, self._file_trackings[name])
         for name, up in self._process_status.items():
+            self._report(ProcessTracked(name, up))
             events += process_events(name, up, self._process_trackings[name])
         return events
 
     def _process_changed(self, name: str, up: bool) -> None:
         self._process_status[name] = up
+        self._report(ProcessTracked(name, up))
         for instance, event in process_events(name, up, self._process_trackings[name]):
             self._feed(instance, event)
 

@@ -165,6 +165,14 @@ class ScriptChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessTracked:
+    """A vrrp_track_process's quorum holds (`up`) or not, at start-up and on each change."""
+
+    name: str
+    up: bool
+
+
+@dataclass(frozen=True, slots=True)
 class InterfaceTracked:
     """A tracked interface is up or down."""
 
@@ -183,5 +191,6 @@ Report = (
     | Notified
     | ScriptRan
     | ScriptChanged
+    | ProcessTracked
     | InterfaceTracked
 )

@@ -79,6 +79,7 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
             for tracked in tracks
         },
         instances=[instance.name for instance in config.instances],
+        processes=config.track_processes,
     )
     observers: list[Observer] = [metrics, logs, tracking]
     if tracing is not None:

@@ -281,10 +281,12 @@ def test_a_tracked_process_that_stops_means_fault_until_it_runs_again(
         master = routers.havip(r1, config(spec, scripts=[process]))
         routers.havip(r2, BACKUP_CONFIG)
         wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
+        assert metric(master, "havip_track_process_up", process="daemon") == 1
         running.kill()
         running.wait()
         wait_for(lambda: state_of(master) == "fault", WAIT, "r1 in FAULT")
         wait_single_holder(lab, VIP, NAMES, "r2", timeout=WAIT)
+        assert metric(master, "havip_track_process_up", process="daemon") == 0
         running = start_daemon()
         wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
         assert_vip_on(lab, "r1")
