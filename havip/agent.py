@@ -36,7 +36,7 @@ from havip.observer import (
     TookOver,
 )
 from havip.proto.events import Event
-from havip.proto.model import DecodeError, Reason, RejectReason
+from havip.proto.model import DecodeError, Reason, RejectReason, State
 from havip.receiving import Receivers
 from havip.scheduler import TimerScheduler
 from havip.supervisor import Driven, Supervisor
@@ -98,7 +98,13 @@ class Agent:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                self._receivers = Receivers(net, nursery, self._on_datagram, self._on_receive_error)
+                self._receivers = Receivers(
+                    net,
+                    nursery,
+                    self._on_datagram,
+                    self._on_receive_error,
+                    supervisor.receive_window,
+                )
                 self._executor = Executor(
                     net, self.observer, self._receivers.endpoints, supervisor.link
                 )
@@ -159,10 +165,17 @@ class Agent:
         self._carry_out()
 
     def _on_timer(self, key: Driven | fx.PacerKey, now: float) -> None:
-        if isinstance(key, Driven):
-            self.supervisor.timer(key, now)
-        else:
+        if not isinstance(key, Driven):
             self.supervisor.announce_due(key, now)
+            self._carry_out()
+            return
+        driven, machine = key, key.machine
+        if machine.state is State.BACKUP and driven.endpoint is not None:
+            deadline = machine.get_timer()
+            if deadline is not None and deadline <= now and self._receivers is not None:
+                # About to take over: an advert may be waiting out its receive window.
+                self._receivers.drain(driven.endpoint)
+        self.supervisor.timer(driven, now)
         self._carry_out()
 
     def _notified(self, run: NotifyRun) -> None:

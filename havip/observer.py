@@ -36,6 +36,9 @@ class InstanceRuntime:
     sync_group: str | None = None
     peers: dict[IPAddress, tuple[int, float]] = field(default_factory=dict)
     """Routers heard: address -> (priority, last heard, agent clock)."""
+    adverts_sent: int = 0
+    adverts_received: int = 0
+    """Counted by the supervisor, whose fast paths report no step for a routine advert."""
 
 
 class Observer(Protocol):

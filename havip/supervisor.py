@@ -87,6 +87,11 @@ log = logging.getLogger("havip")
 _ANNOUNCEMENTS: tuple[tuple[AnnouncementKind, int], ...] = (("garp", 4), ("na", 6))
 """Gratuitous ARP for a device's IPv4 VIPs, unsolicited NA for its IPv6 ones."""
 
+RECEIVE_WINDOW_SHARE = 20
+"""An endpoint's receive window is its smallest advert interval divided by this."""
+RECEIVE_WINDOW_MAX = 0.05
+"""...and at most 50 ms: how much later a master hears a higher priority, at worst."""
+
 PEERS_PER_INSTANCE = 16
 """Routers remembered per instance (/status, the peers gauge); spoofed sources cannot grow it."""
 
@@ -153,6 +158,9 @@ class Driven:
     source: IPAddress | None = None
     encoded_for: Advertisement | None = None
     encoded: tuple[tuple[IPAddress, bytes], ...] = ()
+    heard: tuple[IPAddress, IPAddress, bytes] | None = None
+    """(source, destination, payload) of the last advert the machine found plain: while the
+    machine stays `refreshable`, the same bytes again take its fast path."""
 
     @property
     def machine(self) -> VrrpInstance:
@@ -171,6 +179,8 @@ class PendingReload:
 class _Endpoint:
     group: IPAddress
     by_vrid: dict[int, Driven] = field(default_factory=dict)
+    window: float | None = None
+    """The receive window, computed when first asked after its instances changed."""
 
 
 class Supervisor:
@@ -199,6 +209,26 @@ class Supervisor:
     def link(self, name: str) -> LinkInfo | None:
         """The interface called `name` as last reported (None: absent or not reported)."""
         return self.links.get(name)
+
+    def receive_window(self, key: EndpointKey) -> float:
+        """How long endpoint `key` lets adverts gather after a wake-up (see havip.receiving).
+
+        A twentieth of the smallest advert interval among its instances, configured or
+        heard (v3 backups adopt the master's), at most RECEIVE_WINDOW_MAX.
+        """
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            return 0.0
+        if endpoint.window is None:
+            smallest = min(
+                (
+                    min(d.machine.settings.interval_cs, d.machine.master_interval_cs)
+                    for d in endpoint.by_vrid.values()
+                ),
+                default=0,
+            )
+            endpoint.window = min(RECEIVE_WINDOW_MAX, smallest / 100 / RECEIVE_WINDOW_SHARE)
+        return endpoint.window
 
     def interfaces(self) -> set[str]:
         """Every interface the configuration names: the links the loop must report."""
@@ -261,9 +291,26 @@ class Supervisor:
             self._feed(driven, event, now)
 
     def timer(self, driven: Driven, now: float) -> None:
-        """`driven`'s deadline came (ignored if a reload replaced it meanwhile)."""
-        if self.driven.get(driven.config.name) is driven:
-            self._step(driven, driven.machine.handle_timer(now), now)
+        """`driven`'s deadline came (ignored if a reload replaced it meanwhile).
+
+        The master's periodic advert, by far the most common timer, skips the step report:
+        it only counts, sends and re-arms. A timer that finds nothing due (a drain before a
+        takeover moved the deadline) is just re-armed.
+        """
+        if self.driven.get(driven.config.name) is not driven:
+            return
+        machine = driven.machine
+        outputs = machine.handle_timer(now)
+        if len(outputs) == 1:
+            output = outputs[0]
+            if isinstance(output, SendAdvert) and output.advert is machine.advert:
+                driven.runtime.adverts_sent += 1
+                self._transmit(driven, output.advert)
+                self.effects.append(Rearm(driven))
+                return
+        self._step(driven, outputs, now)
+        if not outputs:
+            self.effects.append(Rearm(driven))
 
     def datagram(self, key: EndpointKey, item: Datagram | DecodeError, now: float) -> None:
         """A packet received on endpoint `key` at `now`: checked, decoded, handed to its VRID."""
@@ -274,6 +321,14 @@ class Supervisor:
         endpoint = self._endpoints.get(key)
         payload = item.payload
         claimed = endpoint.by_vrid.get(payload[1]) if endpoint and len(payload) > 1 else None
+        if (
+            claimed is not None
+            and claimed.machine.refreshable
+            and item.ttl == VRRP_TTL
+            and claimed.heard == (item.source, item.destination, payload)
+        ):
+            self._heard_again(claimed, item.source, now)
+            return
         runtime = claimed.runtime if claimed is not None else None
         if item.ttl != VRRP_TTL:
             detail = f"TTL {item.ttl}, expected {VRRP_TTL}"
@@ -294,7 +349,26 @@ class Supervisor:
                 PacketDropped(interface, RejectReason.VRID, item.source, None, detail)
             )
             return
-        self._step(claimed, claimed.machine.handle(AdvertReceived(advert, item.source), now), now)
+        machine = claimed.machine
+        interval = machine.master_interval_cs
+        self._step(claimed, machine.handle(AdvertReceived(advert, item.source), now), now)
+        claimed.heard = (item.source, item.destination, payload) if machine.refreshable else None
+        if machine.master_interval_cs != interval and endpoint is not None:
+            endpoint.window = None
+
+    def _heard_again(self, driven: Driven, source: IPAddress, now: float) -> None:
+        """The master's advert again, byte for byte: the machine's fast path, counted here.
+
+        Same bytes from the same source and to the same destination decode, check and act
+        the same, so nothing is decoded and no step is reported; the moved deadline is
+        re-armed at once, which costs the scheduler no wake-up (re-arming only when the old
+        deadline fired would wake the loop once per instance per master-down interval)."""
+        machine = driven.machine
+        machine.heard_again(now)
+        runtime = driven.runtime
+        runtime.adverts_received += 1
+        runtime.peers[source] = (machine.master_priority, now)
+        self.effects.append(Rearm(driven))
 
     def announce_due(self, key: PacerKey, now: float) -> None:
         """The spaced announcements waiting on `key` may go: send the ones whose turn came."""
@@ -340,6 +414,8 @@ class Supervisor:
     def reload_stop(self, new: LoadedConfig, now: float) -> PendingReload:
         """First half of a reload: stop what `new` removes (priority 0, STOP notify)."""
         plan = plan_reload(self.config, new)
+        for driven in self.driven.values():
+            driven.heard = None  # global settings (checksum mode, address checks) may change
         removed: list[InstanceRuntime] = []
         for config in plan.removed:
             driven = self.driven.pop(config.name)
@@ -362,6 +438,8 @@ class Supervisor:
         for old, config in pairs:
             driven = self.driven[old.name]
             changed.append(self._reconfigure(driven, config))
+            if driven.endpoint is not None and driven.endpoint in self._endpoints:
+                self._endpoints[driven.endpoint].window = None
             settings = self._settings(config)
             self._feed(driven, Reconfigure(settings, self._tracker_names(driven)), now)
             driven.retired_specs = ()
@@ -486,8 +564,10 @@ class Supervisor:
         takeover: StateChanged | None = None
         for output in outputs:
             if isinstance(output, PeerHeard):
+                runtime.adverts_received += 1
                 _remember_peer(runtime, output, now)
             elif isinstance(output, SendAdvert):
+                runtime.adverts_sent += 1
                 self._transmit(driven, output.advert)
             elif isinstance(output, InstallVips):
                 self._firewall(driven, "block", driven.vip_specs)  # before they are reachable
@@ -648,6 +728,7 @@ class Supervisor:
             endpoint = self._endpoints[key] = _Endpoint(group)
             self.effects.append(OpenEndpoint(key, link, group))
         endpoint.by_vrid[driven.config.vrid] = driven
+        endpoint.window = None
         driven.endpoint = key
 
     def _detach(self, driven: Driven) -> None:
@@ -657,6 +738,7 @@ class Supervisor:
             return
         if endpoint.by_vrid.get(driven.config.vrid) is driven:
             del endpoint.by_vrid[driven.config.vrid]
+            endpoint.window = None
         if not endpoint.by_vrid:
             del self._endpoints[key]
             self.effects.append(CloseEndpoint(key))

@@ -21,6 +21,7 @@ from havip.observe.status import build_status
 from havip.observe.tracing import TracingObserver, setup_tracing
 from havip.observe.tracking_metrics import TrackingMetrics
 from havip.observer import Observer
+from havip.process_settings import apply_process_settings
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
 
@@ -57,6 +58,7 @@ def run_command(args: argparse.Namespace) -> int:
     logging.getLogger("pyroute2").setLevel(logging.WARNING)
     for warning in config.warnings:
         log.warning("%s", warning)
+    apply_process_settings(config.global_defs)  # on this thread, the one trio.run loops on
     trio.run(partial(_serve, config, path, args.metrics_listen))
     return 0
 
@@ -89,7 +91,7 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
         async with trio.open_nursery() as nursery:
             if listen != "off":
                 app = HttpApp(
-                    metrics.registry,
+                    metrics.scrape,
                     status=lambda: partial(
                         build_status,
                         agent.runtimes,

@@ -173,6 +173,14 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
 
         return read
 
+    def rlimit_rttime(s: Statement) -> None:
+        if s.keyword == "vrrp_rlimit_rtime":
+            diagnostics.warning(
+                s.location,
+                "vrrp_rlimit_rtime is deprecated (as in keepalived); use vrrp_rlimit_rttime",
+            )
+        store("rlimit_rttime", read_int(s, 1, _UINT_MAX, diagnostics))
+
     def checksum(s: Statement) -> None:
         text = one_arg(s, " or ".join(CHECKSUM_MODES), diagnostics)
         if text is not None and text not in CHECKSUM_MODES:
@@ -220,6 +228,11 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         ),
         "nftables_counters": flag("nftables_counters"),
         "havip_vrrp_v3_checksum": checksum,
+        "vrrp_priority": lambda s: store("process_priority", read_int(s, -20, 19, diagnostics)),
+        "vrrp_rt_priority": lambda s: store("realtime_priority", read_int(s, 1, 99, diagnostics)),
+        "vrrp_rlimit_rttime": rlimit_rttime,
+        "vrrp_rlimit_rtime": rlimit_rttime,
+        "vrrp_no_swap": flag("no_swap"),
     }
     section = Section("global_defs", handlers, ignored=GLOBAL_DEFS_NOT_IMPLEMENTED)
     for block in blocks:

@@ -73,8 +73,7 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "vrrp_higher_prio_send_advert", "vrrp_ipsets", "vrrp_iptables",
         "vrrp_lower_prio_no_advert", "vrrp_netlink_cmd_rcv_bufs",
         "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
-        "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_priority", "vrrp_process_name",
-        "vrrp_rlimit_rtime", "vrrp_rlimit_rttime", "vrrp_rt_priority", "vrrp_rx_bufs_multiplier",
+        "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_process_name", "vrrp_rx_bufs_multiplier",
         "vrrp_rx_bufs_policy", "vrrp_vmac_garp_intvl",
         # keepalived 2.3's additions
         "dbus_no_interface_name", "iproute_etc_dir", "iproute_usr_dir", "json_dump_file",

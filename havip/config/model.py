@@ -240,6 +240,14 @@ class GlobalDefs:
     nftables_priority: int = -1
     nftables_counters: bool = False
     v3_checksum_mode: ChecksumModeName = "pseudo_header"
+    process_priority: int | None = None
+    """`vrrp_priority`: the nice value of the agent's loop, -20 (highest) to 19."""
+    realtime_priority: int | None = None
+    """`vrrp_rt_priority`: run the loop SCHED_RR at this priority, 1 to 99."""
+    rlimit_rttime: int | None = None
+    """`vrrp_rlimit_rttime`: real-time CPU microseconds between blocking calls (RLIMIT_RTTIME)."""
+    no_swap: bool = False
+    """`vrrp_no_swap`: lock the agent's memory (mlockall), so a page fault cannot stall it."""
 
 
 @dataclass(frozen=True, slots=True)

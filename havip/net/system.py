@@ -8,6 +8,7 @@ and drive the real loop under trio's MockClock, without root or namespaces.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -38,7 +39,8 @@ class VrrpEndpoint(Protocol):
     def receive(self) -> Datagram | DecodeError | None:
         """One waiting packet (a bad IPv4 header as its DecodeError), or None when empty.
 
-        Any other receive failure is raised as OSError.
+        Its `received_at`, when known, is on the trio clock. Any other receive failure is
+        raised as OSError.
         """
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
@@ -92,7 +94,7 @@ class SystemEndpoint:
 
     def receive(self) -> Datagram | DecodeError | None:
         try:
-            return self._sock.receive_one()
+            return self._sock.receive_one(trio.current_time() - time.time())
         except (BlockingIOError, InterruptedError):  # EAGAIN is BlockingIOError in Python
             return None
 

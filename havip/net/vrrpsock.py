@@ -5,8 +5,9 @@ as keepalived and FRR mark adverts, so a QoS-aware switch does not drop them fir
 congestion) and the configured source address (IP_PKTINFO / IPV6_PKTINFO, so the socket need
 not be bound to an address and still hears multicast).
 Received packets come back as (payload, source, destination, ttl) so the caller can apply
-RFC 3768/5798 section 7.1 checks; the socket is bound to its device so an instance never
-hears another interface's group.
+RFC 3768/5798 section 7.1 checks, with the kernel's arrival time (SO_TIMESTAMPNS), so a
+packet read a little later still moves a deadline from when it arrived; the socket is bound
+to its device so an instance never hears another interface's group.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import socket
 import struct
 from dataclasses import dataclass
-from ipaddress import IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, Family, IPAddress
 from havip.proto.packet import parse_ipv4
@@ -22,7 +23,10 @@ from havip.proto.packet import parse_ipv4
 RECEIVE_BUFFER = 4096
 IP_PKTINFO = 8  # <linux/in.h>; the socket module does not export it on every build
 NETWORK_CONTROL = 0xC0  # DSCP CS6 in the TOS / traffic class byte (RFC 4594)
-_IPV6_ANCILLARY = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>, also SCM_TIMESTAMPNS; not in the socket module
+_TIMESPEC = struct.Struct("=qq")
+_IPV4_ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size)
+_IPV6_ANCILLARY = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + _IPV4_ANCILLARY
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,8 @@ class Datagram:
     source: IPAddress
     destination: IPAddress
     ttl: int
+    received_at: float | None = None
+    """When the kernel received it, on the caller's clock (None: not known)."""
 
 
 class VrrpSocket:
@@ -44,6 +50,7 @@ class VrrpSocket:
         self.family = family
         self.group = group
         self._ancillary: dict[IPAddress, list[tuple[int, int, bytes]]] = {}
+        self._addresses = AddressMemo()
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, VRRP_PROTOCOL)
         try:
@@ -56,6 +63,7 @@ class VrrpSocket:
         sock = self.sock
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.interface.encode())
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         if self.family == 4:
             mreqn = struct.pack("=4s4si", self.group.packed, bytes(4), self.ifindex)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
@@ -100,28 +108,61 @@ class VrrpSocket:
         info = source.packed + struct.pack("=I", self.ifindex)
         return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)
 
-    def receive_one(self) -> Datagram | DecodeError:
+    def receive_one(self, clock_offset: float) -> Datagram | DecodeError:
         """One waiting packet; BlockingIOError when none is (the caller bounds its batches).
 
-        A malformed IPv4 header comes back as the DecodeError to count, never raised, so one
-        bad packet cannot end the receive loop.
+        `clock_offset` is the caller's clock minus the wall clock: it puts the kernel's
+        arrival time on the caller's clock. A malformed IPv4 header comes back as the
+        DecodeError to count, never raised, so one bad packet cannot end the receive loop.
         """
         if self.family == 4:
-            return _ipv4_datagram(self.sock.recv(RECEIVE_BUFFER))
+            data, ancillary, _flags, _address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV4_ANCILLARY)
+            return _ipv4_datagram(data, _arrival(ancillary, clock_offset), self._addresses)
         data, ancillary, _flags, address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV6_ANCILLARY)
-        return _ipv6_datagram(data, ancillary, address)
+        return _ipv6_datagram(data, ancillary, address, _arrival(ancillary, clock_offset))
 
 
-def _ipv4_datagram(data: bytes) -> Datagram | DecodeError:
+def _arrival(ancillary: list[tuple[int, int, bytes]], clock_offset: float) -> float | None:
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+            return float(seconds + nanoseconds * 1e-9 + clock_offset)
+    return None
+
+
+class AddressMemo:
+    """IPv4Address objects by their integer value, so that a routine advert re-uses its
+    sender's and its group's instead of building two (the costliest step of parsing it).
+    Bounded: forged sources only make it forget, never grow."""
+
+    def __init__(self, bound: int = 1024) -> None:
+        self._known: dict[int, IPv4Address] = {}
+        self._bound = bound
+
+    def __call__(self, value: int) -> IPv4Address:
+        found = self._known.get(value)
+        if found is None:
+            if len(self._known) >= self._bound:
+                self._known.clear()
+            found = self._known[value] = IPv4Address(value)
+        return found
+
+
+def _ipv4_datagram(
+    data: bytes, received_at: float | None, addresses: AddressMemo
+) -> Datagram | DecodeError:
     try:
-        header, payload = parse_ipv4(data)
+        header, payload = parse_ipv4(data, addresses)
     except DecodeError as error:
         return error
-    return Datagram(payload, header.source, header.destination, header.ttl)
+    return Datagram(payload, header.source, header.destination, header.ttl, received_at)
 
 
 def _ipv6_datagram(
-    data: bytes, ancillary: list[tuple[int, int, bytes]], address: tuple[str, int, int, int]
+    data: bytes,
+    ancillary: list[tuple[int, int, bytes]],
+    address: tuple[str, int, int, int],
+    received_at: float | None,
 ) -> Datagram:
     hop_limit = -1
     destination: IPAddress = IPv6Address(0)
@@ -133,4 +174,4 @@ def _ipv6_datagram(
         elif kind == socket.IPV6_PKTINFO and len(value) >= 16:
             destination = IPv6Address(value[:16])
     source = ip_address(address[0].split("%", 1)[0])
-    return Datagram(data, source, destination, hop_limit)
+    return Datagram(data, source, destination, hop_limit, received_at)

@@ -705,13 +705,15 @@ def _duration_panels(grid: Grid, scope: Sequence[str]) -> None:
             "announced. Exemplars link to the transition's trace.",
         ),
     ):
+        # The takeover histogram is the router's (havip's own work), not an instance's.
+        matchers = [m for m in scope if metric.labels or m != VRRP_INSTANCE]
         grid.add(
             timeseries(
                 title,
                 description,
                 targets(
                     *(
-                        (quantile(q, metric, *scope), f"p{round(q * 100)}")
+                        (quantile(q, metric, *matchers), f"p{round(q * 100)}")
                         for q in (0.5, 0.9, 0.99)
                     ),
                     exemplar_first=True,

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import trio
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 
 DEFAULT_LISTEN = "[::]:9650"
 LISTEN_ENV = "HAVIP_METRICS_LISTEN"
@@ -47,7 +45,9 @@ class HttpApp:
     worker thread and must only read values the loop replaces atomically.
     """
 
-    registry: CollectorRegistry
+    metrics: Callable[[str], tuple[bytes, str]]
+    """Renders /metrics for a request's Accept header: (body, content type); runs in a
+    worker thread."""
     status: Callable[[], Callable[[], dict[str, Any]]]
     alive: Callable[[], bool]
     request_deadline: float = 5.0
@@ -242,8 +242,9 @@ class _Server:
         return _text(404, "Not Found", "not found; try /metrics, /healthz or /status\n")
 
     async def _metrics(self, accept: str) -> Response:
-        encoder, content_type = choose_encoder(accept)
-        body = await trio.to_thread.run_sync(encoder, self.app.registry, limiter=self._render_slot)
+        body, content_type = await trio.to_thread.run_sync(
+            self.app.metrics, accept, limiter=self._render_slot
+        )
         return Response(200, "OK", content_type, body)
 
 

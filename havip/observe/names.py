@@ -167,8 +167,9 @@ VRRP_FAILOVER_DURATION = Metric(
 VRRP_TAKEOVER_DURATION = Metric(
     "havip_vrrp_takeover_duration_seconds",
     Kind.HISTOGRAM,
-    _INSTANCE,
-    "havip's own share of a failover: from deciding to become master to VIPs announced.",
+    (),
+    "havip's own share of a failover, any instance: from deciding to become master to VIPs "
+    "announced.",
 )
 VIP_CHANGES = Metric(
     "havip_vip_changes_total",

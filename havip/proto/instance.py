@@ -129,6 +129,9 @@ class VrrpInstance:
         self._start_deadline: float | None = None
         self.wants_master = False
         """A sync group member held in BACKUP until its whole group wants MASTER."""
+        self._refreshable = False
+        """Whether the last event was an advert that only moved the master-down deadline,
+        so that the same advert again may take `heard_again` (see there)."""
 
     # --- what the adapter and subscribers read ------------------------------------------------
 
@@ -157,25 +160,42 @@ class VrrpInstance:
         """The advertisement this instance sends as master (cached until priority changes)."""
         return self._advert
 
+    @property
+    def refreshable(self) -> bool:
+        """The last event was a plain advert from the master: the same bytes again from the
+        same source may take `heard_again` instead of `handle`."""
+        return self._refreshable
+
+    def heard_again(self, now: float) -> None:
+        """The fast path for the common case: the master's advert again, byte for byte.
+
+        Valid only while `refreshable` (the adapter compares the bytes and the source): the
+        full path would do nothing but move the master-down deadline and note the time, so
+        this does exactly that, without building events or outputs. A backup hears this
+        hundreds of times a second at scale; anything else (a state change, a tracker, a new
+        priority) clears `refreshable` and the next advert takes the full path again.
+        """
+        self.last_master_heard = now
+        self._down_deadline = now + self.master_down_interval
+
     def get_timer(self) -> float | None:
         """The earliest time `handle_timer` must be called, or None if nothing is pending."""
-        deadlines = [
-            d
-            for d in (
-                self._start_deadline,
-                self._down_deadline,
-                self._advert_deadline,
-                self._announce_deadline,
-                self._refresh_deadline,
-            )
-            if d is not None
-        ]
-        return min(deadlines) if deadlines else None
+        earliest = self._down_deadline
+        for deadline in (
+            self._start_deadline,
+            self._advert_deadline,
+            self._announce_deadline,
+            self._refresh_deadline,
+        ):
+            if deadline is not None and (earliest is None or deadline < earliest):
+                earliest = deadline
+        return earliest
 
     # --- inputs -------------------------------------------------------------------------------
 
     def handle(self, event: Event, now: float) -> list[Output]:
         """Apply one event at time `now`; return the actions and notifications, in order."""
+        self._refreshable = False
         if isinstance(event, AdvertReceived):
             return self._on_advert(event.advert, event.source, now)
         if isinstance(event, TrackerChanged):
@@ -340,6 +360,7 @@ class VrrpInstance:
             self.wants_master = True
             out.append(WantsMaster(True))
         self._down_deadline = now + self.master_down_interval
+        self._refreshable = False  # the next advert must take the full path and withdraw it
 
     def _on_sync(self, state: State, now: float) -> list[Output]:
         out: list[Output] = []
@@ -365,7 +386,7 @@ class VrrpInstance:
         out: list[Output] = [PeerHeard(source, advert.priority, advert.interval_cs, now)]
         self._note_anomalies(advert, source, out)
         if self.state is State.BACKUP:
-            self._backup_heard(advert, source, now, out)
+            self._refreshable = self._backup_heard(advert, source, now, out) and len(out) == 1
         elif self.state is State.MASTER:
             self._master_heard(advert, source, now, out)
         return out
@@ -439,19 +460,21 @@ class VrrpInstance:
 
     def _backup_heard(
         self, advert: Advertisement, source: IPAddress, now: float, out: list[Output]
-    ) -> None:
+    ) -> bool:
+        """Follow the master; True when this only moved the master-down deadline in a way
+        the same advert at a later time would repeat (see `heard_again`)."""
         self.master_address = source
         self.master_priority = advert.priority
         self.last_master_heard = now
         if advert.priority == PRIORITY_RELEASE:
             self._down_reason = Reason.PRIORITY_ZERO
             self._down_deadline = now + self.skew_time
-            return
+            return False
         if advert.priority >= self.effective_priority:
             self._preempt_at = None
         elif self._may_preempt(now):
             self._down_reason = Reason.PREEMPT
-            return
+            return False
         if self.settings.version == 3:
             self.master_interval_cs = advert.interval_cs
         self._down_reason = Reason.MASTER_DOWN
@@ -459,6 +482,9 @@ class VrrpInstance:
         if self.wants_master:  # a master is accepted again: back to wanting BACKUP
             self.wants_master = False
             out.append(WantsMaster(False))
+        # A lower priority is only kept by nopreempt or a running preempt_delay; the delay
+        # depends on `now`, so only nopreempt makes it repeatable.
+        return advert.priority >= self.effective_priority or not self.settings.preempt
 
     def _may_preempt(self, now: float) -> bool:
         """Whether a lower-priority master may be overthrown now (nopreempt, preempt_delay)."""
@@ -555,6 +581,7 @@ class VrrpInstance:
         self.state = new
         self.state_since = now
         self.wants_master = False  # the group learns a new state from StateChanged
+        self._refreshable = False
 
     def _clear_deadlines(self) -> None:
         self._start_deadline = None

@@ -7,6 +7,8 @@ the master's advertisement interval, which is what keeps fast-timer groups (10 m
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 CENTISECOND = 0.01
 
 
@@ -17,8 +19,10 @@ def skew_time(version: int, priority: int, master_interval_cs: int) -> float:
     return (256 - priority) * master_interval_cs / 256.0 * CENTISECOND
 
 
+@lru_cache(maxsize=1024)
 def master_down_interval(version: int, priority: int, master_interval_cs: int) -> float:
-    """Master_Down_Interval: 3 x the master's interval plus Skew_Time."""
+    """Master_Down_Interval: 3 x the master's interval plus Skew_Time (cached: a backup
+    computes it for every advert it hears, from a handful of distinct arguments)."""
     return 3 * master_interval_cs * CENTISECOND + skew_time(version, priority, master_interval_cs)
 
 

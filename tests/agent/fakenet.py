@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 
 import trio
@@ -58,10 +58,7 @@ class FakeEndpoint:
     floods: list[Flood] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     received: int = 0
-    batches: list[int] = field(default_factory=list)
-    """Packets taken between two waits of the agent: the size of each receive batch."""
     closed: bool = False
-    _counted: int = 0
     _wake: trio.Event = field(default_factory=trio.Event)
 
     def deliver(self, item: Datagram | DecodeError | OSError, at: float | None = None) -> None:
@@ -80,9 +77,6 @@ class FakeEndpoint:
         return min(times, default=math.inf)
 
     async def wait_readable(self) -> None:
-        if self.received > self._counted:
-            self.batches.append(self.received - self._counted)
-            self._counted = self.received
         while True:
             due = self._next_at()
             if due <= trio.current_time():
@@ -95,21 +89,23 @@ class FakeEndpoint:
     def receive(self) -> Datagram | DecodeError | None:
         now = trio.current_time()
         if self.arrivals and self.arrivals[0][0] <= now:
-            _at, item = self.arrivals.popleft()
+            at, item = self.arrivals.popleft()
             if isinstance(item, OSError):
                 raise item
-            return self._received(item)
+            return self._received(item, at)
         for flood in self.floods:
-            if flood.next_at() <= now:
+            due = flood.next_at()
+            if due <= now:
                 flood.sent += 1
-                return self._received(flood.datagram)
+                return self._received(flood.datagram, due)
         return None
 
-    def _received(self, item: Datagram | DecodeError) -> Datagram | DecodeError:
+    def _received(self, item: Datagram | DecodeError, at: float) -> Datagram | DecodeError:
+        """The packet as the kernel would hand it over: stamped with its arrival time."""
         self.received += 1
         if self.clock is not None and self.cost:
             self.clock.jump(self.cost)
-        return item
+        return replace(item, received_at=at) if isinstance(item, Datagram) else item
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         self.sent.append(Sent(trio.current_time(), payload, source, destination))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import trio
 import trio.testing
-from prometheus_client import generate_latest
 
 from havip.agent import Agent
 from havip.config import load_config
@@ -30,7 +29,7 @@ class Running:
 
     def sample(self, name: str, **labels: str) -> float:
         """The value of one series as /metrics renders it (the test fails if it is missing)."""
-        value = metric_value(generate_latest(self.metrics.registry).decode(), name, labels)
+        value = metric_value(self.metrics.render().decode(), name, labels)
         assert value == value, f"no series {name}{labels}"  # NaN: missing
         return value
 

@@ -21,7 +21,7 @@ from havip.proto.model import AUTH_PASS, VRRP_MCAST_GROUP4, Advertisement, Famil
 from havip.receiving import RECEIVE_BATCH
 from havip.supervisor import PEERS_PER_INSTANCE
 
-from .fakenet import FakeNet, Flood, advert_datagram
+from .fakenet import FakeEndpoint, FakeNet, Flood, advert_datagram
 from .harness import adverts, running_agent, settled_agent
 
 VIP = IPv4Address("192.0.2.100")
@@ -71,11 +71,32 @@ async def test_a_receive_batch_is_bounded(
     net.add_link("eth0")
     async with running_agent(master_conf(), net, tmp_path):
         endpoint = net.endpoint("eth0")
+        steps = PacketsPerTaskStep(endpoint)
+        trio.lowlevel.add_instrument(steps)
         datagram = advert_datagram(wrong_password_advert(), OTHER, VRRP_MCAST_GROUP4)
         for _ in range(RECEIVE_BATCH * 3):
             endpoint.deliver(datagram)
-        await trio.sleep(0.01)
-        assert endpoint.batches == [RECEIVE_BATCH] * 3  # a wait, so a yield, after each batch
+        await trio.sleep(0.2)  # past the receive window
+        trio.lowlevel.remove_instrument(steps)
+        assert steps.batches == [RECEIVE_BATCH] * 3  # the task yields after each batch
+
+
+class PacketsPerTaskStep(trio.abc.Instrument):
+    """Packets an endpoint handed over during each step of a task: a step ends where the
+    task yields, so these are the batches the loop handles without yielding."""
+
+    def __init__(self, endpoint: FakeEndpoint) -> None:
+        self.endpoint = endpoint
+        self.batches: list[int] = []
+        self._before = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self._before = self.endpoint.received
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        taken = self.endpoint.received - self._before
+        if taken:
+            self.batches.append(taken)
 
 
 async def test_a_receive_error_is_counted_and_receiving_goes_on(
@@ -87,7 +108,7 @@ async def test_a_receive_error_is_counted_and_receiving_goes_on(
         endpoint = net.endpoint("eth0")
         endpoint.deliver(OSError(100, "Network is down"))
         endpoint.deliver(advert_datagram(wrong_password_advert(), OTHER, VRRP_MCAST_GROUP4))
-        await trio.sleep(0.1)
+        await trio.sleep(0.5)  # two receive windows and the retry pause
         dropped = "havip_vrrp_packets_rejected_total"
         assert run.sample(dropped, vrrp_instance="", reason="receive_error") == 1
         assert (

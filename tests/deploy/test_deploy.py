@@ -328,6 +328,9 @@ def test_unit_grants_exactly_net_admin_and_net_raw() -> None:
         ("Restart", "on-failure"),
         ("KillMode", "mixed"),
         ("TimeoutStopSec", "5s"),
+        ("CPUSchedulingPolicy", "rr"),
+        ("CPUSchedulingPriority", "10"),
+        ("CPUSchedulingResetOnFork", "yes"),
     ],
 )
 def test_unit_sets_option(key: str, value: str) -> None:

@@ -40,7 +40,7 @@ class Agent:
 
     def app(self, **limits: float) -> HttpApp:
         return HttpApp(
-            registry=self.metrics.registry,
+            metrics=self.metrics.scrape,
             status=lambda: partial(
                 build_status, self.instances, 7.0, WALL_OFFSET, counters=self.metrics.counters
             ),
@@ -169,7 +169,7 @@ async def test_a_failing_status_builder_is_a_500_not_a_crash(nursery: trio.Nurse
     def broken() -> dict[str, object]:
         raise RuntimeError("bug")
 
-    app = HttpApp(registry=agent.metrics.registry, status=lambda: broken, alive=lambda: True)
+    app = HttpApp(metrics=agent.metrics.scrape, status=lambda: broken, alive=lambda: True)
     port = await serve(nursery, app)
     assert (await get(port, "/status")).status == 500
     assert (await get(port, "/healthz")).status == 200
@@ -291,7 +291,7 @@ async def test_metrics_rendered_in_a_worker_thread_see_the_agent_clock(
     metrics.observe(Started([v1, v6], WALL_OFFSET))
     v1.peers[V1_MASTER] = (200, trio.current_time())  # heard just now
     v6.peers[V6_HIGHER] = (200, trio.current_time() - 60)  # silent for a minute
-    app = HttpApp(registry=metrics.registry, status=lambda: dict, alive=lambda: True)
+    app = HttpApp(metrics=metrics.scrape, status=lambda: dict, alive=lambda: True)
     port = await serve(nursery, app)
     body = (await get(port, "/metrics")).body.decode()
     assert 'havip_vrrp_peers{vrrp_instance="VI_1"} 1.0' in body
@@ -307,7 +307,7 @@ async def test_the_status_document_is_built_off_the_loop(nursery: trio.Nursery) 
         built_in.append(threading.current_thread())
         return {"instances": []}
 
-    app = HttpApp(registry=metrics.registry, status=lambda: build, alive=lambda: True)
+    app = HttpApp(metrics=metrics.scrape, status=lambda: build, alive=lambda: True)
     port = await serve(nursery, app)
     assert (await get(port, "/status")).status == 200
     assert built_in and built_in[0] is not threading.main_thread()

@@ -180,7 +180,7 @@ async def test_command_prints_the_table_and_the_json_of_a_live_agent(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     metrics, document = scenario
-    app = HttpApp(registry=metrics.registry, status=lambda: lambda: document, alive=lambda: True)
+    app = HttpApp(metrics=metrics.scrape, status=lambda: lambda: document, alive=lambda: True)
     port = await nursery.start(serve_http, "127.0.0.1:0", app)
     url = f"http://127.0.0.1:{port}/"
 

@@ -315,3 +315,56 @@ def test_delay_after_boot_holds_until_that_long_after_boot(tmp_path: Path) -> No
     old = supervisor(tmp_path, global_extra=extra)
     old.bring_up(now=5.0, uptime=4000.0)  # long up: only vrrp_startup_delay holds
     assert old.start_delay(5.0) == 10.0
+
+
+def test_the_masters_advert_again_takes_the_fast_path_and_counts(tmp_path: Path) -> None:
+    built = started(tmp_path, priority=100)
+    driven = built.driven["VI_1"]
+    built.datagram(KEY, datagram(200), 1.0)
+    assert kinds(built.take()) == ["Stepped", "Rearm"]
+    built.datagram(KEY, datagram(200), 2.0)
+    assert kinds(built.take()) == ["Rearm"]  # no decode, no step report
+    machine = driven.machine
+    assert machine.get_timer() == 2.0 + machine.master_down_interval
+    assert driven.runtime.adverts_received == 2
+    assert driven.runtime.peers[PEER] == (200, 2.0)
+
+
+def test_a_changed_advert_or_a_low_ttl_leaves_the_fast_path(tmp_path: Path) -> None:
+    built = started(tmp_path, priority=100)
+    built.datagram(KEY, datagram(200), 1.0)
+    built.take()
+    built.datagram(KEY, datagram(200, ttl=64), 1.5)
+    assert kinds(built.take()) == ["PacketDropped"]
+    built.datagram(KEY, datagram(180), 2.0)
+    assert kinds(built.take()) == ["Stepped", "Rearm"]
+    assert built.driven["VI_1"].machine.master_priority == 180
+
+
+def test_a_timer_that_finds_its_deadline_moved_only_rearms(tmp_path: Path) -> None:
+    built = started(tmp_path, priority=100)
+    driven = built.driven["VI_1"]
+    built.datagram(KEY, datagram(200), 1.0)
+    first = driven.machine.get_timer()
+    built.datagram(KEY, datagram(200), 2.0)
+    built.take()
+    assert first is not None
+    built.timer(driven, first)  # a drain before the takeover moved the deadline
+    assert kinds(built.take()) == ["Rearm"]
+    assert driven.machine.state is State.BACKUP
+
+
+def test_a_masters_routine_advert_is_sent_and_counted_without_a_step_report(
+    tmp_path: Path,
+) -> None:
+    built = started(tmp_path)
+    driven = built.driven["VI_1"]
+    deadline = driven.machine.get_timer()
+    assert deadline is not None
+    built.timer(driven, deadline)  # takeover: the full path
+    built.take()
+    advert_due = driven.machine.get_timer()
+    assert advert_due is not None
+    built.timer(driven, advert_due)
+    assert kinds(built.take()) == ["Transmit", "Rearm"]
+    assert driven.runtime.adverts_sent == 2

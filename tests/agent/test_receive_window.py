@@ -1,0 +1,95 @@
+"""The receive window: adverts wait a little to be read together, and that changes no decision.
+
+A backup's master-down deadline counts from each advert's arrival (the kernel's timestamp),
+not from when the loop read it; and an advert still waiting out its window when the deadline
+comes is read before the backup would take over.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from havip.lab.configs import RouterSpec, keepalived_conf
+from havip.proto.model import AUTH_PASS, VRRP_MCAST_GROUP4, Advertisement, State
+from havip.supervisor import RECEIVE_WINDOW_MAX
+
+from .fakenet import FakeNet, advert_datagram
+from .harness import Running, running_agent
+
+VIP = IPv4Address("192.0.2.100")
+MASTER = IPv4Address("192.0.2.9")
+MASTER_ADVERT = Advertisement(2, 51, 200, 100, (VIP,), AUTH_PASS, b"right\0\0\0")
+MASTER_DOWN_INTERVAL = 3 + (256 - 100) / 256
+"""VRRPv2 at 1 s, priority 100: three intervals plus the skew."""
+
+
+def backup_conf() -> str:
+    return keepalived_conf(RouterSpec(priority=100, password="right"))
+
+
+async def follow_master(run: Running, adverts: int) -> float:
+    """Deliver the master's advert once a second; return the last one's arrival time."""
+    endpoint = run.net.endpoint("eth0")
+    datagram = advert_datagram(MASTER_ADVERT, MASTER, VRRP_MCAST_GROUP4)
+    last = trio.current_time()
+    for _ in range(adverts):
+        last = trio.current_time()
+        endpoint.deliver(datagram)
+        await trio.sleep(1.0)
+    return last
+
+
+async def test_a_backup_takes_over_one_master_down_interval_after_the_last_arrival(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(backup_conf(), net, tmp_path) as run:
+        machine = run.agent.runtimes[0].machine
+        last = await follow_master(run, 10)
+        assert machine.state is State.BACKUP
+        assert run.agent.runtimes[0].adverts_received == 10
+        await trio.sleep(MASTER_DOWN_INTERVAL + 1.0)
+        assert machine.state is State.MASTER
+        assert machine.state_since is not None
+        # From the arrival, not from the read up to one window later.
+        assert machine.state_since - last == pytest.approx(MASTER_DOWN_INTERVAL, abs=1e-6)
+
+
+async def test_an_advert_waiting_out_its_window_is_read_before_a_takeover(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(backup_conf(), net, tmp_path) as run:
+        machine = run.agent.runtimes[0].machine
+        last = await follow_master(run, 5)
+        late = last + MASTER_DOWN_INTERVAL - 0.001  # the master is late, but not dead
+        endpoint = net.endpoint("eth0")
+        endpoint.deliver(advert_datagram(MASTER_ADVERT, MASTER, VRRP_MCAST_GROUP4), at=late)
+        await trio.sleep_until(late + RECEIVE_WINDOW_MAX / 2)  # inside the window
+        assert machine.state is State.BACKUP
+        assert run.agent.runtimes[0].adverts_received == 6
+        assert machine.get_timer() == pytest.approx(late + MASTER_DOWN_INTERVAL)
+
+
+async def test_following_a_master_fires_no_timer(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each advert moves the master-down deadline and re-arms it at once: the scheduler never
+    fires a deadline that has moved (that would wake the loop per instance per interval)."""
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(backup_conf(), net, tmp_path) as run:
+        fired: list[float] = []
+        supervisor = run.agent.supervisor
+        timer = supervisor.timer
+        monkeypatch.setattr(supervisor, "timer", lambda d, now: (fired.append(now), timer(d, now)))
+        await follow_master(run, 20)
+        assert fired == []
+        assert run.agent.runtimes[0].machine.state is State.BACKUP
