@@ -71,8 +71,8 @@ class Stepped:
     """An instance's state machine produced these actions and notifications at `now`.
 
     `trace` (this and the VIP, announcement and takeover reports): the ids of the instance's
-    transition span, set by the reporting pipeline when tracing runs, so that every observer
-    reads them from the report and none from another observer."""
+    transition span, set by the reporting pipeline (spans are always made), so that every
+    observer reads them from the report and none from another observer."""
 
     runtime: InstanceRuntime
     outputs: Sequence[Output]

@@ -66,7 +66,7 @@ def run_command(args: argparse.Namespace) -> int:
 async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
     """The agent and its observers (and the HTTP server unless `listen` is 'off')."""
     provider = setup_tracing(os.environ)
-    tracing = TracingObserver(provider) if provider is not None else None
+    tracing = TracingObserver(provider)
     metrics = MetricsObserver(thread_safe_trio_clock())
     logs = LogObserver(trio.current_time)
     tracking = TrackingMetrics(
@@ -83,9 +83,7 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
         instances=[instance.name for instance in config.instances],
         processes=config.track_processes,
     )
-    observers: list[Observer] = [metrics, logs, tracking]
-    if tracing is not None:
-        observers.append(tracing)
+    observers: list[Observer] = [metrics, logs, tracking, tracing]
     agent = Agent(config, FanoutObserver(observers), reload_config=partial(load_config, path))
     try:
         async with trio.open_nursery() as nursery:
@@ -98,6 +96,7 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
                         trio.current_time(),
                         agent.wall_offset,
                         counters=metrics.counters,
+                        trace_id=tracing.latest_trace_id,
                     ),
                     alive=lambda: not agent.stopped.is_set(),
                 )
@@ -105,5 +104,4 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
             await agent.run()
             nursery.cancel_scope.cancel()
     finally:
-        if provider is not None:
-            provider.shutdown()
+        provider.shutdown()

@@ -166,7 +166,7 @@ class MetricsObserver:
     at scrape time, in the thread that renders /metrics, so it must work in any thread: in the
     agent pass `thread_safe_trio_clock()`, not `trio.current_time`.
 
-    A takeover's report carries its transition span's trace id, when tracing runs; it labels
+    A takeover's report carries its transition span's trace id (spans are always made); it labels
     the failover and takeover observations as an exemplar. The registry is private to this
     observer (not prometheus_client's global one) so that tests can build several.
     """

@@ -15,6 +15,8 @@ from havip.observer import InstanceRuntime
 
 CountersSource = Callable[[InstanceRuntime], dict[str, Any] | None]
 """Gives an instance's counters (MetricsObserver.counters), None if it has none."""
+TraceIdSource = Callable[[InstanceRuntime], str | None]
+"""Gives the trace id of an instance's latest transition (TracingObserver.latest_trace_id)."""
 
 TABLE_COLUMNS = (
     "INSTANCE",
@@ -36,12 +38,13 @@ def build_status(
     wall_offset: float,
     *,
     counters: CountersSource | None = None,
+    trace_id: TraceIdSource | None = None,
 ) -> dict[str, Any]:
     """A JSON-serialisable picture of every instance at agent time `now`."""
     return {
         "time": now + wall_offset,
         "instances": [
-            _instance_status(runtime, now, wall_offset, counters) for runtime in instances
+            _instance_status(runtime, now, wall_offset, counters, trace_id) for runtime in instances
         ],
     }
 
@@ -51,6 +54,7 @@ def _instance_status(
     now: float,
     wall_offset: float,
     counters: CountersSource | None,
+    trace_id: TraceIdSource | None,
 ) -> dict[str, Any]:
     machine = runtime.machine
     deadline = machine.get_timer()
@@ -67,6 +71,7 @@ def _instance_status(
         "sync_group": runtime.sync_group,
         "state": machine.state.value,
         "since": None if since is None else since + wall_offset,
+        "trace_id": None if trace_id is None else trace_id(runtime),
         "priority": {"base": machine.settings.priority, "effective": machine.effective_priority},
         "master": {
             "address": None if master is None else str(master),

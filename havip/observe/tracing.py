@@ -7,12 +7,14 @@ rounds become child spans of the instance's current transition span; a transitio
 until its takeover is done or the next transition, so the periodic gratuitous-ARP refresh of a
 settled master does not create a trace every few seconds.
 
-Tracing is opt-in through the standard OTEL_* variables; when they do not ask for it,
-`setup_tracing` returns None and no TracingObserver is installed, which costs nothing.
+Spans are always created, so every transition has a trace id for the JSON logs, /status and
+the failover exemplar, with or without a collector; a transition is rare, so this costs little
+(bench/tracing.py measures it). Only exporting is opt-in, through the standard OTEL_* variables.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -51,8 +53,8 @@ NANOSECONDS = 1_000_000_000
 EXPORTERS_THAT_TRACE = frozenset({"otlp", "console"})
 
 
-def tracing_requested(environ: Mapping[str, str]) -> bool:
-    """Whether the OTEL_* variables ask for spans: an OTLP endpoint, or an explicit exporter."""
+def export_requested(environ: Mapping[str, str]) -> bool:
+    """Whether the OTEL_* variables ask to export spans: an OTLP endpoint, or an exporter."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     exporters = _exporter_names(environ)
@@ -66,20 +68,22 @@ def tracing_requested(environ: Mapping[str, str]) -> bool:
     )
 
 
-def setup_tracing(environ: Mapping[str, str]) -> TracerProvider | None:
-    """A TracerProvider exporting as the OTEL_* variables say, or None when tracing is off.
+def setup_tracing(environ: Mapping[str, str]) -> TracerProvider:
+    """A TracerProvider that exports as the OTEL_* variables say, and only then.
 
-    Spans leave through a BatchSpanProcessor: exporting happens in its own thread, so a slow
-    or absent collector never delays the agent. The OTLP exporter reads its remaining settings
-    (headers, timeout, certificates, compression) from the process environment, as the SDK does.
-    The caller shuts the provider down on exit to flush the last spans.
+    Without an exporter the provider has no span processor: spans get their ids and end, and
+    nothing is queued or sent. Exported spans leave through a BatchSpanProcessor: exporting
+    happens in its own thread, so a slow or absent collector never delays the agent. The OTLP
+    exporter reads its remaining settings (headers, timeout, certificates, compression) from
+    the process environment, as the SDK does; the SDK itself reads OTEL_SDK_DISABLED and
+    OTEL_TRACES_SAMPLER there. The caller shuts the provider down on exit to flush the last spans.
     """
-    if not tracing_requested(environ):
-        return None
     resource = Resource.create({SERVICE_VERSION: __version__})
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: "havip"}))
     provider = TracerProvider(resource=resource)
+    if not export_requested(environ):
+        return provider
     for exporter in _exporters(environ):
         provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
@@ -94,7 +98,7 @@ def _exporters(environ: Mapping[str, str]) -> list[SpanExporter]:
     names = _exporter_names(environ) or {"otlp"}
     exporters: list[SpanExporter] = []
     if "console" in names:
-        exporters.append(ConsoleSpanExporter())
+        exporters.append(ConsoleSpanExporter(out=sys.stdout))  # today's stdout, not import time's
     if "otlp" in names:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -139,6 +143,8 @@ class TracingObserver:
         if span is None:
             return None
         context = span.get_span_context()
+        if not context.is_valid:  # OTEL_SDK_DISABLED=true: the SDK's spans have no ids
+            return None
         return SpanIds(
             trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
         )
@@ -280,7 +286,9 @@ class TracingObserver:
             span.end(end_time=self._ns(now))
         self._current[runtime] = span
         self._latest_into.setdefault(runtime, {})[change.new.value] = span
-        self._latest_trace_id[runtime] = trace.format_trace_id(span.get_span_context().trace_id)
+        context = span.get_span_context()
+        if context.is_valid:
+            self._latest_trace_id[runtime] = trace.format_trace_id(context.trace_id)
 
     def _child(
         self,

@@ -45,8 +45,8 @@ SENDER = textwrap.dedent(
                     auth2=int.from_bytes(b"{pw}"[4:].ljust(4, b"\\0"), "big"))
         base.update(fields)
         return VRRP(**base)
-    packet = {packet}
-    send(packet, iface="eth0", count={count}, inter=0.05, verbose=False)
+    for packet in {packets}:  # one at a time: scapy 2.8 takes iface= only for a single packet
+        send(packet, iface="eth0", count={count}, inter=0.05, verbose=False)
     """
 )
 
@@ -72,7 +72,7 @@ def test_crafted_packet_is_dropped_and_counted_by_reason(
     before = [rejected(r, reason, instance) for r in pair]
     transitions_before = backup.metrics().count("havip_vrrp_transitions_total{")
 
-    script = SENDER.format(vip=VIP, pw=PASSWORD, packet=CRAFTERS[reason], count=SENDS)
+    script = SENDER.format(vip=VIP, pw=PASSWORD, packets=f"[{CRAFTERS[reason]}]", count=SENDS)
     attacker.exec(sys.executable, "-c", script)
 
     for router, counted in zip(pair, before, strict=True):

@@ -1,5 +1,6 @@
-"""The committed Grafana dashboards are what the generator writes, and every query in them is
-valid PromQL over metrics havip exports.
+"""The dashboards the mixin renders answer the operator's questions, and every query in them is
+valid PromQL over metrics havip exports (tests/observe/test_mixin.py proves the committed
+dashboards/*.json are exactly what the mixin renders).
 
 A dashboard is checked offline here: promtool parses each panel query (put into a throwaway
 recording rule), and a second parser (promql-parser) lists the selectors so that each metric
@@ -10,7 +11,6 @@ substitute_variables the same way.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 import yaml
 
-from havip.observe import dashboards, names
+from havip.observe import names
 from havip.proto.model import State
+from tests.observe import dashboard_queries as dashboards
 from tests.observe.selectors import SCRAPE_LABELS, check_selector, vector_selectors
+from tools import mixin
 
-DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards"
-REGENERATE = ".venv/bin/python -m havip.observe.dashboards --write dashboards/"
+GRID_WIDTH = 24
 
 # Values a live test would also pass: one router, one VRRP instance, Grafana's interval.
 SAMPLE_VALUES = {
@@ -39,7 +40,7 @@ SAMPLE_VALUES = {
 }
 LABEL_VALUES_QUERY = re.compile(r"^label_values\((?P<selector>.+), (?P<label>\w+)\)$")
 
-BOARDS = dashboards.all_dashboards()
+BOARDS = mixin.evaluate()["grafanaDashboards"]
 
 
 def all_queries() -> list[tuple[str, str]]:
@@ -59,27 +60,6 @@ def panel_titles(board: dict[str, Any]) -> dict[str, str]:
     return {panel["title"]: panel["type"] for panel in panels(board)}
 
 
-@pytest.mark.parametrize("file_name", sorted(BOARDS))
-def test_committed_json_equals_generated(file_name: str) -> None:
-    path = DASHBOARDS_DIR / file_name
-    assert path.is_file(), f"{path} missing: run {REGENERATE}"
-    assert path.read_text(encoding="utf-8") == dashboards.render(BOARDS[file_name]), (
-        f"{path} differs from the generator: run {REGENERATE}"
-    )
-
-
-def test_no_stale_dashboard_files() -> None:
-    assert {path.name for path in DASHBOARDS_DIR.glob("*.json")} == set(BOARDS)
-
-
-def test_write_command_writes_the_rendered_dashboards(tmp_path: Path) -> None:
-    assert dashboards.main(["--write", str(tmp_path / "out")]) == 0
-    for file_name, board in BOARDS.items():
-        written = (tmp_path / "out" / file_name).read_text(encoding="utf-8")
-        assert written == dashboards.render(board)
-        assert json.loads(written) == board
-
-
 def test_uids_titles_and_schema_are_stable() -> None:
     by_uid = {board["uid"]: board for board in BOARDS.values()}
     assert by_uid["havip-fleet"]["title"] == "havip / Fleet overview"
@@ -91,7 +71,7 @@ def test_uids_titles_and_schema_are_stable() -> None:
 
 def test_no_import_inputs_so_provisioning_works() -> None:
     for board in BOARDS.values():
-        text = dashboards.render(board)
+        text = mixin.render_dashboard(board)
         assert "__inputs" not in text
         assert "${DS_" not in text
 
@@ -139,7 +119,7 @@ def test_panel_ids_are_unique_and_panels_do_not_overlap() -> None:
         occupied: dict[tuple[int, int], str] = {}
         for panel in board["panels"]:
             pos = panel["gridPos"]
-            assert pos["x"] + pos["w"] <= dashboards.GRID_WIDTH, panel["title"]
+            assert pos["x"] + pos["w"] <= GRID_WIDTH, panel["title"]
             for x in range(pos["x"], pos["x"] + pos["w"]):
                 for y in range(pos["y"], pos["y"] + pos["h"]):
                     assert (x, y) not in occupied, f"{panel['title']} overlaps {occupied[x, y]}"
@@ -186,7 +166,8 @@ def test_failover_percentiles_request_exemplars() -> None:
 
 
 def test_state_mapping_names_every_state() -> None:
-    (mapping,) = dashboards.STATE_CODE_MAPPING
+    state = next(p for p in panels(BOARDS["havip-instance.json"]) if p["title"] == "State")
+    (mapping,) = state["fieldConfig"]["defaults"]["mappings"]
     texts = {option["text"] for option in mapping["options"].values()}
     assert texts == {state.value.upper() for state in State}
 

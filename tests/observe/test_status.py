@@ -49,6 +49,7 @@ def test_status_describes_each_instance(
         "sync_group": None,
         "state": "master",
         "since": WALL_OFFSET + 5.0 + skew_v6,
+        "trace_id": None,  # no TracingObserver given
         "priority": {"base": 150, "effective": 150},
         "master": {"address": "fe80::10", "priority": 150},
         "faults": [],

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import os
+import re
 from collections.abc import Sequence
 
 import pytest
@@ -12,7 +17,12 @@ from opentelemetry.trace import StatusCode
 
 from havip import __version__
 from havip.notify.runner import NotifyRun
-from havip.observe.tracing import TracingObserver, setup_tracing, tracing_requested
+from havip.observe import names
+from havip.observe.fanout import FanoutObserver
+from havip.observe.logs import JsonFormatter, LogObserver
+from havip.observe.metrics import MetricsObserver
+from havip.observe.status import build_status
+from havip.observe.tracing import TracingObserver, export_requested, setup_tracing
 from havip.observer import (
     Announced,
     InstancesChanged,
@@ -29,6 +39,7 @@ from .test_metrics import (
     WALL_OFFSET,
     ScriptedReports,
     advert_for,
+    render_openmetrics,
     run_scenario,
     two_instances,
 )
@@ -204,14 +215,83 @@ def test_removed_instances_forget_their_spans(
         ({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318"}, False),
     ],
 )
-def test_tracing_is_on_only_when_the_environment_asks(
+def test_spans_are_exported_only_when_the_environment_asks(
     environ: dict[str, str], wanted: bool
 ) -> None:
-    assert tracing_requested(environ) is wanted
+    assert export_requested(environ) is wanted
 
 
-def test_setup_tracing_returns_none_when_off() -> None:
-    assert setup_tracing({}) is None
+@pytest.fixture
+def no_otel_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process environment without any OTEL_* variable (the SDK reads some itself)."""
+    for name in list(os.environ):
+        if name.startswith("OTEL_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.usefixtures("no_otel_variables")
+def test_without_otel_variables_trace_ids_reach_exemplars_logs_and_status(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    provider = setup_tracing({})
+    tracing = TracingObserver(provider)
+    metrics = MetricsObserver(lambda: 7.0, process_metrics=False)
+    stream = io.StringIO()
+    logger = logging.getLogger("havip.test_tracing")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    try:
+        v1, _v6 = run_scenario(
+            FanoutObserver([metrics, LogObserver(lambda: 7.0, logger=logger), tracing])
+        )
+    finally:
+        logger.removeHandler(handler)
+    provider.shutdown()
+
+    exemplars = [
+        line
+        for line in render_openmetrics(metrics).splitlines()
+        if line.startswith(names.VRRP_FAILOVER_DURATION.name + "_bucket")
+        and 'vrrp_instance="VI_1"' in line
+        and " # {" in line
+    ]
+    (exemplar,) = exemplars
+    trace_id = re.search(r'trace_id="([0-9a-f]{32})"', exemplar)
+    assert trace_id is not None and int(trace_id.group(1), 16) != 0
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    (entering_master,) = [
+        e for e in entries if e["message"] == "VRRP_Instance(VI_1) Entering MASTER STATE"
+    ]
+    assert entering_master["trace_id"] == trace_id.group(1)
+    status = build_status([v1], 7.0, WALL_OFFSET, trace_id=tracing.latest_trace_id)
+    (v1_status,) = status["instances"]
+    assert re.fullmatch("[0-9a-f]{32}", v1_status["trace_id"])  # its latest transition: stop
+    assert v1_status["trace_id"] == tracing.latest_trace_id(v1)
+    assert capsys.readouterr().out == ""  # nothing exported, not even to the console
+
+
+@pytest.mark.usefixtures("no_otel_variables")
+def test_the_console_exporter_exports_the_transition_spans(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    provider = setup_tracing({"OTEL_TRACES_EXPORTER": "console"})
+    run_scenario(TracingObserver(provider))
+    provider.shutdown()
+    assert '"name": "vrrp.transition"' in capsys.readouterr().out
+
+
+def test_with_the_sdk_disabled_no_report_carries_a_trace_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    tracing = TracingObserver(setup_tracing(dict(os.environ)))
+    metrics = MetricsObserver(lambda: 7.0, process_metrics=False)
+    v1, _v6 = run_scenario(FanoutObserver([metrics, tracing]))
+    assert tracing.latest_trace_id(v1) is None
+    assert " # {" not in render_openmetrics(metrics)  # no all-zero trace id as an exemplar
 
 
 @pytest.mark.parametrize(("service_name", "expected"), [(None, "havip"), ("router-a", "router-a")])

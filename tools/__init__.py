@@ -1,0 +1,1 @@
+"""Build-time tools of the havip repository; not part of the wheel."""
