@@ -508,8 +508,8 @@ class VrrpInstance:
         )
         out.append(MasterConflict(source, advert.priority, won=not theirs_wins))
         if not theirs_wins:
+            # keepalived's "forcing new election": answer at once, keep the schedule.
             out.append(SendAdvert(self._advert))
-            self._advert_deadline = now + self.settings.interval_cs / 100.0
             return
         self._clear_deadlines()
         out.append(ReleaseVips())

@@ -7,16 +7,20 @@ exported as IPv6, SIGTERM hands over, and a link going down is FAULT.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import signal
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
 
 from havip.lab.configs import RouterSpec, keepalived_conf
+from havip.observer import Report, Stepped
+from havip.proto.events import StateChanged
 from havip.proto.model import AUTH_PASS, VRRP_MCAST_GROUP4, Advertisement, Family, State
 from havip.receiving import RECEIVE_BATCH
 from havip.supervisor import PEERS_PER_INSTANCE
@@ -185,3 +189,50 @@ async def test_link_down_is_fault_and_link_up_is_backup_again(
         assert machine.state is State.BACKUP
         await trio.sleep(5.0)
         assert machine.state is State.MASTER
+
+
+async def test_the_loop_collects_garbage_on_its_own_time(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Automatic collection is off while the agent runs (it could land inside a takeover);
+    the loop collects generation 0 every second, 1 every 10 s and 2 every 100 s instead."""
+    collected: list[int] = []
+
+    def collect(generation: int = 2) -> int:
+        collected.append(generation)
+        return 0
+
+    monkeypatch.setattr(gc, "collect", collect)
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path):
+        assert not gc.isenabled()
+        await trio.sleep(100.5)
+    assert gc.isenabled()
+    assert len(collected) == 100
+    assert collected.count(2) == 1 and collected.count(1) == 9 and collected[9] == 1
+
+
+async def test_observers_run_after_the_takeover_so_they_cannot_delay_the_vips(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """An observer that takes 10 ms over the takeover's step report (logging, spans) does
+    not lengthen the takeover: the VIPs are moved and announced before reports are made."""
+    net = FakeNet(autojump_clock)
+    net.add_link("eth0")
+    async with running_agent(master_conf(), net, tmp_path) as run:
+        metrics = run.agent.observer
+
+        class SlowObserver:
+            def observe(self, report: Report) -> None:
+                if isinstance(report, Stepped) and any(
+                    isinstance(o, StateChanged) and o.new is State.MASTER for o in report.outputs
+                ):
+                    autojump_clock.jump(0.010)
+                metrics.observe(report)
+
+        run.agent.observer = SlowObserver()
+        await trio.sleep(5.0)  # alone on the link: master after the master-down interval
+        assert run.agent.runtimes[0].machine.state is State.MASTER
+        assert run.sample("havip_vrrp_takeover_duration_seconds_count") == 1
+        assert run.sample("havip_vrrp_takeover_duration_seconds_sum") < 0.001

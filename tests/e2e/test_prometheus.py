@@ -62,6 +62,7 @@ def shipped_dashboards() -> dict[str, Json]:
     """The dashboard files users import (what the mixin rendered), by file name."""
     return {path.name: json.loads(path.read_text()) for path in sorted(DASHBOARDS.glob("*.json"))}
 
+
 TRACING = {"OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "100"}
 """Spans printed as JSON to the router's log, in batches every 100 ms instead of 5 s."""
 

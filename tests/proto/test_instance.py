@@ -329,11 +329,15 @@ def test_tie_break_compares_addresses_as_unsigned_integers() -> None:
     assert instance.state is State.BACKUP
 
 
-def test_master_answers_a_lower_priority_master_at_once() -> None:
+def test_master_answers_a_lower_priority_master_at_once_and_keeps_its_rhythm() -> None:
+    """keepalived's "forcing new election": an extra advert, the schedule unchanged (the
+    RFC resets Adver_Timer only for priority 0), so both daemons' adverts keep their phase."""
     instance = master(priority=200)
-    out = instance.handle(AdvertReceived(advert(100), PEER), 20.0)
+    due = instance.get_timer()
+    assert due is not None
+    out = instance.handle(AdvertReceived(advert(100), PEER), due - 0.5)
     assert kinds(out) == [PeerHeard, MasterConflict, SendAdvert]
-    assert instance.get_timer() == pytest.approx(21.0)
+    assert instance.get_timer() == due
 
 
 def test_master_answers_priority_zero_with_an_immediate_advert() -> None:
