@@ -116,10 +116,10 @@ class Receivers:
         oldest = now - MAX_LATENESS
         on_datagram = self._on_datagram
         for _ in repeat(None, RECEIVE_BATCH):
-            item = endpoint.receive()
-            if item is None:
+            received = endpoint.receive()
+            if received is None:
                 return False
-            at = item.received_at if isinstance(item, Datagram) else None
+            item, at = received
             if at is None or at > now:
                 at = now
             elif at < oldest:

@@ -158,9 +158,9 @@ class Driven:
     source: IPAddress | None = None
     encoded_for: Advertisement | None = None
     encoded: tuple[tuple[IPAddress, bytes], ...] = ()
-    heard: tuple[IPAddress, IPAddress, bytes] | None = None
-    """(source, destination, payload) of the last advert the machine found plain: while the
-    machine stays `refreshable`, the same bytes again take its fast path."""
+    heard: Datagram | None = None
+    """The last advert the machine found plain: while it stays `refreshable`, the same
+    datagram again (often the very object: the socket hands it back) takes its fast path."""
 
     @property
     def machine(self) -> VrrpInstance:
@@ -324,8 +324,8 @@ class Supervisor:
         if (
             claimed is not None
             and claimed.machine.refreshable
+            and (claimed.heard is item or claimed.heard == item)
             and item.ttl == VRRP_TTL
-            and claimed.heard == (item.source, item.destination, payload)
         ):
             self._heard_again(claimed, item.source, now)
             return
@@ -352,7 +352,7 @@ class Supervisor:
         machine = claimed.machine
         interval = machine.master_interval_cs
         self._step(claimed, machine.handle(AdvertReceived(advert, item.source), now), now)
-        claimed.heard = (item.source, item.destination, payload) if machine.refreshable else None
+        claimed.heard = item if machine.refreshable else None
         if machine.master_interval_cs != interval and endpoint is not None:
             endpoint.window = None
 

@@ -36,11 +36,10 @@ class VrrpEndpoint(Protocol):
     async def wait_readable(self) -> None:
         """Return once a packet may be waiting."""
 
-    def receive(self) -> Datagram | DecodeError | None:
-        """One waiting packet (a bad IPv4 header as its DecodeError), or None when empty.
-
-        Its `received_at`, when known, is on the trio clock. Any other receive failure is
-        raised as OSError.
+    def receive(self) -> tuple[Datagram | DecodeError, float | None] | None:
+        """One waiting packet (a bad IPv4 header as its DecodeError) and its arrival time on
+        the trio clock (None if unknown), or None when empty. The same bytes may come back as
+        the same Datagram object. Any other receive failure is raised as OSError.
         """
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
@@ -92,7 +91,7 @@ class SystemEndpoint:
     async def wait_readable(self) -> None:
         await trio.lowlevel.wait_readable(self._sock.sock)
 
-    def receive(self) -> Datagram | DecodeError | None:
+    def receive(self) -> tuple[Datagram | DecodeError, float | None] | None:
         try:
             return self._sock.receive_one(trio.current_time() - time.time())
         except (BlockingIOError, InterruptedError):  # EAGAIN is BlockingIOError in Python

@@ -8,6 +8,10 @@ Received packets come back as (payload, source, destination, ttl) so the caller 
 RFC 3768/5798 section 7.1 checks, with the kernel's arrival time (SO_TIMESTAMPNS), so a
 packet read a little later still moves a deadline from when it arrived; the socket is bound
 to its device so an instance never hears another interface's group.
+
+A backup hears the same few adverts over and over, so an IPv4 socket keeps the datagrams it
+parsed by their bytes and hands the same object back for the same bytes: parsing (and the
+caller's comparison, by identity) is then skipped for all but the first.
 """
 
 from __future__ import annotations
@@ -37,8 +41,6 @@ class Datagram:
     source: IPAddress
     destination: IPAddress
     ttl: int
-    received_at: float | None = None
-    """When the kernel received it, on the caller's clock (None: not known)."""
 
 
 class VrrpSocket:
@@ -51,6 +53,8 @@ class VrrpSocket:
         self.group = group
         self._ancillary: dict[IPAddress, list[tuple[int, int, bytes]]] = {}
         self._addresses = AddressMemo()
+        self._socket_addresses: dict[IPAddress, tuple[str, int] | tuple[str, int, int, int]] = {}
+        self._parsed = DatagramMemo()
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, VRRP_PROTOCOL)
         try:
@@ -95,10 +99,12 @@ class VrrpSocket:
         ancillary = self._ancillary.get(source)
         if ancillary is None:
             ancillary = self._ancillary[source] = [self._pktinfo(source)]
-        if self.family == 4:
-            self.sock.sendmsg([payload], ancillary, 0, (str(destination), 0))
-        else:
-            self.sock.sendmsg([payload], ancillary, 0, (str(destination), 0, 0, self.ifindex))
+        address = self._socket_addresses.get(destination)
+        if address is None:
+            text = str(destination)
+            address = (text, 0) if self.family == 4 else (text, 0, 0, self.ifindex)
+            self._socket_addresses[destination] = address
+        self.sock.sendmsg([payload], ancillary, 0, address)
 
     def _pktinfo(self, source: IPAddress) -> tuple[int, int, bytes]:
         """The control message that picks the source address and outgoing interface."""
@@ -108,18 +114,26 @@ class VrrpSocket:
         info = source.packed + struct.pack("=I", self.ifindex)
         return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)
 
-    def receive_one(self, clock_offset: float) -> Datagram | DecodeError:
-        """One waiting packet; BlockingIOError when none is (the caller bounds its batches).
+    def receive_one(self, clock_offset: float) -> tuple[Datagram | DecodeError, float | None]:
+        """One waiting packet and when it arrived; BlockingIOError when none is waiting.
 
         `clock_offset` is the caller's clock minus the wall clock: it puts the kernel's
-        arrival time on the caller's clock. A malformed IPv4 header comes back as the
-        DecodeError to count, never raised, so one bad packet cannot end the receive loop.
+        arrival time on the caller's clock (None if the kernel gave none). A malformed IPv4
+        header comes back as the DecodeError to count, never raised, so one bad packet cannot
+        end the receive loop.
         """
         if self.family == 4:
             data, ancillary, _flags, _address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV4_ANCILLARY)
-            return _ipv4_datagram(data, _arrival(ancillary, clock_offset), self._addresses)
+            at = _arrival(ancillary, clock_offset)
+            known = self._parsed.get(data)
+            if known is not None:
+                return known, at
+            item = _ipv4_datagram(data, self._addresses)
+            if isinstance(item, Datagram):
+                self._parsed.put(data, item)
+            return item, at
         data, ancillary, _flags, address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV6_ANCILLARY)
-        return _ipv6_datagram(data, ancillary, address, _arrival(ancillary, clock_offset))
+        return _ipv6_datagram(data, ancillary, address), _arrival(ancillary, clock_offset)
 
 
 def _arrival(ancillary: list[tuple[int, int, bytes]], clock_offset: float) -> float | None:
@@ -148,21 +162,46 @@ class AddressMemo:
         return found
 
 
-def _ipv4_datagram(
-    data: bytes, received_at: float | None, addresses: AddressMemo
-) -> Datagram | DecodeError:
+class DatagramMemo:
+    """Parsed IPv4 datagrams by their bytes, without the two header fields that change from
+    one packet to the next (identification and header checksum). Only plain 20-byte headers
+    whose total length is the packet's are kept: for those the key decides the whole parse.
+    Bounded like AddressMemo."""
+
+    def __init__(self, bound: int = 512) -> None:
+        self._known: dict[bytes, Datagram] = {}
+        self._bound = bound
+
+    @staticmethod
+    def _key(data: bytes) -> bytes | None:
+        if len(data) < 20 or data[0] != 0x45 or int.from_bytes(data[2:4]) != len(data):
+            return None
+        return data[6:10] + data[12:]
+
+    def get(self, data: bytes) -> Datagram | None:
+        key = self._key(data)
+        return None if key is None else self._known.get(key)
+
+    def put(self, data: bytes, datagram: Datagram) -> None:
+        key = self._key(data)
+        if key is not None:
+            if len(self._known) >= self._bound:
+                self._known.clear()
+            self._known[key] = datagram
+
+
+def _ipv4_datagram(data: bytes, addresses: AddressMemo) -> Datagram | DecodeError:
     try:
         header, payload = parse_ipv4(data, addresses)
     except DecodeError as error:
         return error
-    return Datagram(payload, header.source, header.destination, header.ttl, received_at)
+    return Datagram(payload, header.source, header.destination, header.ttl)
 
 
 def _ipv6_datagram(
     data: bytes,
     ancillary: list[tuple[int, int, bytes]],
     address: tuple[str, int, int, int],
-    received_at: float | None,
 ) -> Datagram:
     hop_limit = -1
     destination: IPAddress = IPv6Address(0)
@@ -174,4 +213,4 @@ def _ipv6_datagram(
         elif kind == socket.IPV6_PKTINFO and len(value) >= 16:
             destination = IPv6Address(value[:16])
     source = ip_address(address[0].split("%", 1)[0])
-    return Datagram(data, source, destination, hop_limit, received_at)
+    return Datagram(data, source, destination, hop_limit)

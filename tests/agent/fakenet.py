@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 import trio
@@ -86,7 +86,7 @@ class FakeEndpoint:
             with trio.move_on_at(due):
                 await self._wake.wait()
 
-    def receive(self) -> Datagram | DecodeError | None:
+    def receive(self) -> tuple[Datagram | DecodeError, float] | None:
         now = trio.current_time()
         if self.arrivals and self.arrivals[0][0] <= now:
             at, item = self.arrivals.popleft()
@@ -100,12 +100,14 @@ class FakeEndpoint:
                 return self._received(flood.datagram, due)
         return None
 
-    def _received(self, item: Datagram | DecodeError, at: float) -> Datagram | DecodeError:
-        """The packet as the kernel would hand it over: stamped with its arrival time."""
+    def _received(
+        self, item: Datagram | DecodeError, at: float
+    ) -> tuple[Datagram | DecodeError, float]:
+        """The packet as the kernel would hand it over, with its arrival time."""
         self.received += 1
         if self.clock is not None and self.cost:
             self.clock.jump(self.cost)
-        return replace(item, received_at=at) if isinstance(item, Datagram) else item
+        return item, at
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         self.sent.append(Sent(trio.current_time(), payload, source, destination))
