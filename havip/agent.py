@@ -23,7 +23,6 @@ from havip.executor import Executor
 from havip.hooks import Hooks
 from havip.net.netlink import LinkInfo
 from havip.net.system import Net, SystemNet
-from havip.net.vrrpsock import Datagram
 from havip.notify.runner import NotifyRun
 from havip.observer import (
     InstanceRuntime,
@@ -38,7 +37,7 @@ from havip.observer import (
     TookOver,
 )
 from havip.proto.events import Event
-from havip.proto.model import DecodeError, Reason, RejectReason, State
+from havip.proto.model import Reason, RejectReason, State
 from havip.receiving import Receivers
 from havip.scheduler import TimerScheduler
 from havip.supervisor import Driven, Supervisor
@@ -121,9 +120,10 @@ class Agent:
                 self._receivers = Receivers(
                     net,
                     nursery,
-                    self._on_datagram,
+                    supervisor.datagram,
                     self._on_receive_error,
                     supervisor.receive_window,
+                    self._carry_out,
                 )
                 self._executor = Executor(
                     net, self._reports, self._receivers.endpoints, supervisor.link
@@ -133,6 +133,7 @@ class Agent:
                 self.observer.observe(Started(supervisor.create_all(), self.wall_offset))
                 await nursery.start(self._run_hooks, self.hooks)
                 supervisor.links = self._read_links()
+                self._executor.remove_recorded()
                 supervisor.remove_leftovers()
                 self._carry_out()
                 for name, event in self.hooks.initial_events():
@@ -215,10 +216,6 @@ class Agent:
     def _notified(self, run: NotifyRun) -> None:
         driven = self.supervisor.driven.get(run.name) if run.kind == "INSTANCE" else None
         self.observer.observe(Notified(run, None if driven is None else driven.runtime))
-
-    def _on_datagram(self, key: fx.EndpointKey, item: Datagram | DecodeError, now: float) -> None:
-        self.supervisor.datagram(key, item, now)
-        self._carry_out()
 
     def _on_receive_error(self, key: fx.EndpointKey, error: OSError) -> None:
         detail = f"receive failed: {error}"

@@ -44,6 +44,14 @@ class Executor:
         for failure in failures:
             log.error("VRRP_Instance(%s) cannot remove leftover VIP %s", name, failure)
 
+    def remove_recorded(self) -> None:
+        """Before any instance starts: remove what the previous run recorded as its VIPs."""
+        removed, failures = self.net.remove_recorded()
+        if removed:
+            log.info("removing leftover VIPs %s recorded by the previous run", removed)
+        for failure in failures:
+            log.error("cannot remove leftover VIP %s recorded by the previous run", failure)
+
     def transmit(self, effect: fx.Transmit) -> None:
         endpoint = self._endpoints.get(effect.endpoint)
         if endpoint is None:

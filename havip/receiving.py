@@ -38,6 +38,7 @@ or a slow batch; an older stamp means the wall clock stepped, and is clamped."""
 
 OnDatagram = Callable[[EndpointKey, Datagram | DecodeError, float], None]
 OnError = Callable[[EndpointKey, OSError], None]
+OnBatch = Callable[[], None]
 Window = Callable[[EndpointKey], float]
 
 
@@ -51,6 +52,7 @@ class Receivers:
         on_datagram: OnDatagram,
         on_error: OnError,
         window: Window,
+        on_batch: OnBatch,
     ) -> None:
         self.endpoints: dict[EndpointKey, VrrpEndpoint] = {}
         self._net = net
@@ -58,6 +60,7 @@ class Receivers:
         self._on_datagram = on_datagram
         self._on_error = on_error
         self._window = window
+        self._on_batch = on_batch
         self._scopes: dict[EndpointKey, trio.CancelScope] = {}
 
     def open(self, key: EndpointKey, link: LinkInfo, group: IPAddress) -> bool:
@@ -111,18 +114,22 @@ class Receivers:
                     await trio.lowlevel.checkpoint()
 
     def _handle_batch(self, key: EndpointKey, endpoint: VrrpEndpoint) -> bool:
-        """Up to RECEIVE_BATCH packets, each at its arrival time; True if it stopped full."""
+        """Up to RECEIVE_BATCH packets, each at its arrival time, then `on_batch` once (the
+        agent carries out their effects together); True if it stopped full."""
         now = trio.current_time()
         oldest = now - MAX_LATENESS
         on_datagram = self._on_datagram
-        for _ in repeat(None, RECEIVE_BATCH):
-            received = endpoint.receive()
-            if received is None:
-                return False
-            item, at = received
-            if at is None or at > now:
-                at = now
-            elif at < oldest:
-                at = oldest
-            on_datagram(key, item, at)
-        return True
+        try:
+            for _ in repeat(None, RECEIVE_BATCH):
+                received = endpoint.receive()
+                if received is None:
+                    return False
+                item, at = received
+                if at is None or at > now:
+                    at = now
+                elif at < oldest:
+                    at = oldest
+                on_datagram(key, item, at)
+            return True
+        finally:
+            self._on_batch()

@@ -47,6 +47,9 @@ is the keepalived router that takes over from havip (and hands back) in the dril
 CLIENT_HOST = 50
 MONITOR_HOST = 60
 VIP_HOST = 100
+LAB_FORWARD_BASE = METRICS_PORT + 8
+"""Router rN's metrics are relayed to 127.0.0.1:LAB_FORWARD_BASE+N (10121...), clear of the
+ports a havip on this machine itself would use (10112 and 10113)."""
 PASSWORD = "1111"
 """keepalived's classic example's auth_pass."""
 PROMETHEUS_READY_TIMEOUT = 30.0
@@ -286,7 +289,7 @@ def build(
         (workdir / f"{name}.conf").write_text(router.config)
         if kind == "havip":
             target = ("127.0.0.1", METRICS_PORT)
-            router.forwarder = Forwarder(host.namespace, target, METRICS_PORT + number)
+            router.forwarder = Forwarder(host.namespace, target, LAB_FORWARD_BASE + number)
             cleanup.callback(router.forwarder.close)
         routers.append(router)
     with _signals_deferred():

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -13,17 +14,31 @@ import trio
 
 from havip.agent import Agent
 from havip.config import ConfigError, LoadedConfig, load_config
+from havip.net.system import SystemNet
+from havip.net.viprecord import DEFAULT_PATH as VIP_RECORD_PATH
 from havip.observe.fanout import FanoutObserver
-from havip.observe.http import DEFAULT_LISTEN, LISTEN_ENV, HttpApp, serve_http
+from havip.observe.http import (
+    DEFAULT_HEALTH_LISTEN,
+    DEFAULT_LISTEN,
+    HEALTH_LISTEN_ENV,
+    LISTEN_ENV,
+    HealthApp,
+    HttpApp,
+    serve_health,
+    serve_http,
+)
 from havip.observe.logs import LogObserver, setup_logging
 from havip.observe.metrics import MetricsObserver, thread_safe_trio_clock
 from havip.observe.status import build_status
 from havip.observe.tracing import TracingObserver, setup_tracing
 from havip.observe.tracking_metrics import TrackingMetrics
+from havip.observe.webconfig import WebConfigError, WebConfigWatcher
 from havip.observer import Observer
 from havip.process_settings import apply_process_settings
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
+WEB_CONFIG_ENV = "HAVIP_WEB_CONFIG_FILE"
+VIP_RECORD_ENV = "HAVIP_VIP_RECORD"
 
 log = logging.getLogger("havip")
 
@@ -38,6 +53,27 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=os.environ.get(LISTEN_ENV, DEFAULT_LISTEN),
         help=f"HOST:PORT for /metrics, /healthz and /status (env {LISTEN_ENV}; "
         f"default {DEFAULT_LISTEN}; 'off' disables it)",
+    )
+    parser.add_argument(
+        "--health-listen",
+        default=os.environ.get(HEALTH_LISTEN_ENV, DEFAULT_HEALTH_LISTEN),
+        help=f"HOST:PORT for /healthz alone, plain HTTP with its own connection slots, for "
+        f"kubelet and systemd probes (env {HEALTH_LISTEN_ENV}; default {DEFAULT_HEALTH_LISTEN}; "
+        "'off' disables it)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        "--web-config-file",
+        dest="web_config_file",
+        default=os.environ.get(WEB_CONFIG_ENV),
+        help="exporter-toolkit web configuration (TLS, basic auth, headers) for the metrics "
+        f"listener, re-read when it changes (env {WEB_CONFIG_ENV})",
+    )
+    parser.add_argument(
+        "--vip-record",
+        default=os.environ.get(VIP_RECORD_ENV, str(VIP_RECORD_PATH)),
+        help="file recording the VIPs havip holds, so a restart after a crash removes them on "
+        f"any kernel (env {VIP_RECORD_ENV}; default {VIP_RECORD_PATH}; 'off' disables it)",
     )
     parser.add_argument("--log-format", choices=("text", "json", "syslog"), default="text")
     parser.add_argument("--log-level", default="INFO")
@@ -54,17 +90,37 @@ def run_command(args: argparse.Namespace) -> int:
         ):
             print(diagnostic, file=sys.stderr)
         return 2
+    web = None
+    if args.web_config_file:
+        try:
+            web = WebConfigWatcher(Path(args.web_config_file))
+        except WebConfigError as error:
+            print(error, file=sys.stderr)
+            return 2
     setup_logging(args.log_format, args.log_level)
     logging.getLogger("pyroute2").setLevel(logging.WARNING)
     for warning in config.warnings:
         log.warning("%s", warning)
+    listeners = Listeners(args.metrics_listen, args.health_listen, web)
+    record = None if args.vip_record == "off" else Path(args.vip_record)
     apply_process_settings(config.global_defs)  # on this thread, the one trio.run loops on
-    trio.run(partial(_serve, config, path, args.metrics_listen))
+    trio.run(partial(_serve, config, path, listeners, record))
     return 0
 
 
-async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
-    """The agent and its observers (and the HTTP server unless `listen` is 'off')."""
+@dataclass(frozen=True, slots=True)
+class Listeners:
+    """Where to serve HTTP ('off' for none) and the web configuration of the main listener."""
+
+    metrics: str
+    health: str
+    web: WebConfigWatcher | None
+
+
+async def _serve(
+    config: LoadedConfig, path: Path, listeners: Listeners, record: Path | None
+) -> None:
+    """The agent and its observers (and the HTTP listeners not turned 'off')."""
     provider = setup_tracing(os.environ)
     tracing = TracingObserver(provider)
     metrics = MetricsObserver(thread_safe_trio_clock())
@@ -84,10 +140,18 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
         processes=config.track_processes,
     )
     observers: list[Observer] = [metrics, logs, tracking, tracing]
-    agent = Agent(config, FanoutObserver(observers), reload_config=partial(load_config, path))
+    agent = Agent(
+        config,
+        FanoutObserver(observers),
+        reload_config=partial(load_config, path),
+        net=partial(SystemNet, record),
+    )
     try:
         async with trio.open_nursery() as nursery:
-            if listen != "off":
+            alive = partial(_alive, agent)
+            if listeners.health != "off":
+                await nursery.start(serve_health, listeners.health, HealthApp(alive))
+            if listeners.metrics != "off":
                 app = HttpApp(
                     metrics.scrape,
                     status=lambda: partial(
@@ -98,10 +162,15 @@ async def _serve(config: LoadedConfig, path: Path, listen: str) -> None:
                         counters=metrics.counters,
                         trace_id=tracing.latest_trace_id,
                     ),
-                    alive=lambda: not agent.stopped.is_set(),
+                    alive=alive,
+                    web=listeners.web,
                 )
-                await nursery.start(serve_http, listen, app)
+                await nursery.start(serve_http, listeners.metrics, app)
             await agent.run()
             nursery.cancel_scope.cancel()
     finally:
         provider.shutdown()
+
+
+def _alive(agent: Agent) -> bool:
+    return not agent.stopped.is_set()

@@ -64,11 +64,26 @@ def _bounded(message: str) -> str:
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
+MAX_SUGGESTIONS = 200
+"""Unknown words per load that get a did-you-mean search (a typo is rarely the 201st error)."""
+
+
 class Diagnostics:
     """Collects problems from every stage so that all of them are reported at once."""
 
     def __init__(self) -> None:
         self._items: list[Diagnostic] = []
+        self._suggestions_left = MAX_SUGGESTIONS
+
+    def did_you_mean(self, word: str, candidates: Iterable[str]) -> str:
+        """`did_you_mean` for the first MAX_SUGGESTIONS unknown words of a load, then "".
+
+        The search costs ~0.15 ms per word; a generated file of 80,000 unknown lines took 19 s.
+        """
+        if self._suggestions_left <= 0:
+            return ""
+        self._suggestions_left -= 1
+        return did_you_mean(word, candidates)
 
     def error(self, location: Location, message: str) -> None:
         self._items.append(Diagnostic(location, "error", _bounded(message)))

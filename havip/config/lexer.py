@@ -51,7 +51,10 @@ class Token:
 def tokenize(text: str, file: str, diagnostics: Diagnostics) -> list[Token]:
     """Every token of `text` in order; an unterminated quote is reported and closed at the EOL."""
     tokens: list[Token] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only, as in keepalived and in editors' line numbers: splitlines() would
+    # also break at \v, \f, \x1c-\x1e, \x85 and U+2028/9 and shift every later line number.
+    # A "\r" left at the end of a line is whitespace to the tokenizer.
+    for number, line in enumerate(text.split("\n"), start=1):
         braces = "" if _INCLUDE_LINE.match(line) else _BRACES
         tokens.extend(_tokenize_line(line, number, braces, file, diagnostics))
     return tokens

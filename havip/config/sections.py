@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from havip.config.diagnostics import Diagnostics, Location, did_you_mean
+from havip.config.diagnostics import Diagnostics, Location
 from havip.config.parser import Statement
 
 Handler = Callable[[Statement], None]
@@ -74,5 +74,5 @@ def _report_unhandled(section: Section, statement: Statement, diagnostics: Diagn
     known = {*section.handlers, *ignored}
     diagnostics.error(
         statement.location,
-        f"unknown keyword '{keyword}' in {section.name}{did_you_mean(keyword, known)}",
+        f"unknown keyword '{keyword}' in {section.name}{diagnostics.did_you_mean(keyword, known)}",
     )

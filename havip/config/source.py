@@ -25,17 +25,29 @@ MAX_INCLUDE_DEPTH = 16
 """Files including files including files: deeper than this is refused, not a stack overflow."""
 MAX_FILE_BYTES = 16 << 20
 """A configuration file larger than 16 MiB is refused before it is read into memory."""
+MAX_FILES = 1024
+"""Files read in all (one file included twice counts twice): `include *.conf` in each of
+eight files would otherwise read 8^16 files before the depth limit stops it."""
+MAX_PATTERNS = 1024
+"""Patterns one include's braces may expand to: 22 `{a,b}` groups are four million."""
 
 
 class _Reader:
     def __init__(self, diagnostics: Diagnostics) -> None:
         self.diagnostics = diagnostics
         self.files: list[str] = []
+        self.reads = 0
 
     def read_file(
         self, path: str, origin: Location | None, including: tuple[Path, ...]
     ) -> tuple[Statement, ...]:
         where = origin or Location(path, 0)
+        if self.reads >= MAX_FILES:
+            if self.reads == MAX_FILES:  # said once; the includes left are skipped silently
+                self.diagnostics.error(where, f"cannot read {path}: more than {MAX_FILES} files")
+            self.reads += 1
+            return ()
+        self.reads += 1
         if len(including) >= MAX_INCLUDE_DEPTH:
             self.diagnostics.error(
                 where, f"cannot read {path}: includes nested deeper than {MAX_INCLUDE_DEPTH} files"
@@ -83,7 +95,12 @@ class _Reader:
         pattern = statement.args[0]
         base = Path(statement.location.file).parent
         matches: list[str] = []
-        for alternative in expand_braces(pattern):
+        try:
+            alternatives = expand_braces(pattern)
+        except ValueError as error:
+            self.diagnostics.error(statement.location, f"{statement.keyword} {pattern}: {error}")
+            return []
+        for alternative in alternatives:
             full = alternative if Path(alternative).is_absolute() else str(base / alternative)
             matches.extend(m for m in sorted(glob.glob(full)) if Path(m).is_file())
         if not matches:
@@ -101,7 +118,8 @@ class _Reader:
 def _read_text(path: str) -> str:
     """A regular file's text; ValueError for a device, FIFO or directory, or a huge file
     (`-f /dev/zero` must be an error, not a hang or a MemoryError)."""
-    with open(path, "rb") as file:
+    # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as file:
         mode = os.fstat(file.fileno()).st_mode
         if not stat.S_ISREG(mode):
             raise ValueError("not a regular file")
@@ -120,7 +138,16 @@ def read_tree(path: str) -> tuple[tuple[Statement, ...], tuple[str, ...], Diagno
 
 
 def expand_braces(pattern: str) -> list[str]:
-    """csh brace expansion: `a{b,c{d,e}}f` -> abf, acdf, acef; `{x}` without a comma stays."""
+    """csh brace expansion: `a{b,c{d,e}}f` -> abf, acdf, acef; `{x}` without a comma stays.
+
+    ValueError when it would give more than MAX_PATTERNS patterns.
+    """
+    expanded: list[str] = []
+    _expand_into(pattern, expanded)
+    return expanded
+
+
+def _expand_into(pattern: str, out: list[str]) -> None:
     depth = 0
     start = 0
     for index, char in enumerate(pattern):
@@ -134,12 +161,12 @@ def expand_braces(pattern: str) -> list[str]:
                 alternatives = _split_top_level_commas(pattern[start + 1 : index])
                 if len(alternatives) > 1:
                     head, tail = pattern[:start], pattern[index + 1 :]
-                    return [
-                        expanded
-                        for alternative in alternatives
-                        for expanded in expand_braces(head + alternative + tail)
-                    ]
-    return [pattern]
+                    for alternative in alternatives:
+                        _expand_into(head + alternative + tail, out)
+                    return
+    if len(out) >= MAX_PATTERNS:
+        raise ValueError(f"braces expand to more than {MAX_PATTERNS} patterns")
+    out.append(pattern)
 
 
 def _split_top_level_commas(text: str) -> list[str]:

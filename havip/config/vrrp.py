@@ -130,7 +130,30 @@ def _sort_top_level(statements: Sequence[Statement], diagnostics: Diagnostics) -
         repeatable=frozenset(targets),
     )
     walk(section, statements, diagnostics)
+    for named in (found.instances, found.scripts, found.sync_groups, found.track_files):
+        named[:] = [s for s in named if _name_is_printable(s, diagnostics)]
     return found
+
+
+def _name_is_printable(statement: Statement, diagnostics: Diagnostics) -> bool:
+    """Refuse a block name with control characters, quotes or spaces (reported at its line).
+
+    Names go into notify FIFO lines (`INSTANCE "VI_1" MASTER 100`), script arguments, log
+    lines and metric labels: a quote or a newline in one would forge a FIFO line or split a
+    log line. keepalived's own names are plain words.
+    """
+    if not statement.args:
+        return True
+    name = statement.args[0]
+    bad = next((c for c in name if c in "\"'\\" or c.isspace() or not c.isprintable()), None)
+    if bad is None:
+        return True
+    diagnostics.error(
+        statement.location,
+        f"{statement.keyword}: the name {name!r} contains {bad!r}; "
+        "use letters, digits and punctuation other than quotes",
+    )
+    return False
 
 
 def _read_named(

@@ -14,14 +14,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from havip.lab.netns import Host, LabError
+from havip.observe.http import DEFAULT_PORT
 
-METRICS_PORT = 9650
+METRICS_PORT = DEFAULT_PORT
 
 
 @dataclass
@@ -91,19 +92,23 @@ def start_havip(
     *extra: str,
     env: dict[str, str] | None = None,
     metrics_listen: str = f"0.0.0.0:{METRICS_PORT}",
+    command: Sequence[str] | None = None,
 ) -> Router:
-    """havip in `host`, serving /metrics on `metrics_listen` ("[::]:9650" for IPv6 labs)."""
+    """havip in `host`, serving /metrics on `metrics_listen` (`[::]:PORT` for IPv6 labs)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "keepalived.conf").write_text(config)
     log = (workdir / "log").open("ab")
     process = host.popen(
         [
-            *havip_command(),
+            *(command or havip_command()),
             "run",
             "-f",
             str(workdir / "keepalived.conf"),
             "--metrics-listen",
             metrics_listen,
+            # one record per router: the lab's routers share this machine's /run
+            "--vip-record",
+            str(workdir / "vips.json"),
             *extra,
         ],
         stdout=log,

@@ -2,8 +2,9 @@
 
 havip tags every address it adds with its own IFA_PROTO value, so after a crash it can tell
 its leftover VIPs from addresses an operator configured by hand, and never removes the
-latter. IPv6 VIPs skip duplicate address detection (as keepalived's do): the group, not
-DAD, decides who holds the address.
+latter; and it keeps a record of the VIPs it holds (havip.net.viprecord) for kernels that
+ignore the tag and for VIPs no longer configured. IPv6 VIPs skip duplicate address detection
+(as keepalived's do): the group, not DAD, decides who holds the address.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ from pyroute2 import IPRoute
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 
+from havip.net.viprecord import RecordedVip, VipRecord
+
 HAVIP_ADDRESS_PROTO = 0x76
 """IFA_PROTO value marking addresses havip added ('v'); kernels before 6.1 ignore it."""
+ADDRESS_TAG: int | None = HAVIP_ADDRESS_PROTO
+"""The tag put on added addresses. None sends none, which is what a kernel before 6.1 makes of
+it: the tests that prove the VIP record works alone set it so."""
 
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
@@ -61,10 +67,11 @@ class LinkInfo:
 class Netlink:
     """A synchronous rtnetlink handle; each call is a sub-millisecond kernel round trip."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: VipRecord | None = None) -> None:
         self.ipr = IPRoute()
         self._writer = AddressWriter()
         self._owned: set[tuple[int, VipSpec]] = set()
+        self._record = record
 
     def close(self) -> None:
         self.ipr.close()
@@ -112,20 +119,63 @@ class Netlink:
         but only the ones this process created are removed again by `release`."""
         added: list[str] = []
         failures: list[str] = []
+        created = False
         for vip, error in self._writer.apply(RTM_NEWADDR, index, vips):
             if error == 0:
                 self._owned.add((index, vip))
+                created = True
             elif error != errno.EEXIST:
                 failures.append(f"{vip.interface}: {os.strerror(error)}")
                 continue
             added.append(str(vip.interface.ip))
+        if created:  # after the kernel calls: the VIPs come first, the record a moment later
+            self._save_record()
         return added, failures
 
     def release(self, index: int, vips: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
         """Remove the VIPs this process added; never an address someone else configured."""
         mine = [vip for vip in vips if (index, vip) in self._owned]
         self._owned.difference_update((index, vip) for vip in mine)
-        return self._delete(index, mine)
+        result = self._delete(index, mine)
+        if mine:
+            self._save_record()
+        return result
+
+    def remove_recorded(self) -> tuple[list[str], list[str]]:
+        """Remove every VIP the record says a previous havip held, configured now or not.
+
+        Called once at start-up, before any instance adds a VIP. An address the kernel shows
+        with another program's IFA_PROTO was re-added by someone else since, and stays.
+        """
+        if self._record is None:
+            return [], []
+        removed: list[str] = []
+        failures: list[str] = []
+        recorded = self._record.load()
+        for device in dict.fromkeys(vip.device for vip in recorded):
+            indexes = self.ipr.link_lookup(ifname=device)
+            if not indexes:
+                continue
+            present = {
+                ip_address(message.get_attr("IFA_ADDRESS")): message.get_attr("IFA_PROTO")
+                for message in self.ipr.get_addr(index=indexes[0])
+            }
+            stale = [
+                VipSpec(vip.interface, device)
+                for vip in recorded
+                if vip.device == device
+                and vip.interface.ip in present
+                and present[vip.interface.ip] in (None, HAVIP_ADDRESS_PROTO)
+            ]
+            done, failed = self._delete(indexes[0], stale)
+            removed.extend(done)
+            failures.extend(failed)
+        self._save_record()
+        return removed, failures
+
+    def _save_record(self) -> None:
+        if self._record is not None:
+            self._record.save(RecordedVip(vip.device, vip.interface) for _index, vip in self._owned)
 
     def remove_leftovers(self, index: int, vips: Sequence[VipSpec]) -> tuple[list[str], list[str]]:
         """Remove VIPs a previous havip left behind (they carry havip's tag)."""
@@ -202,7 +252,8 @@ def encode_request(kind: int, index: int, vip: VipSpec) -> bytes:
             attrs.append(("IFA_LABEL", vip.label))
         if vip.broadcast is not None:
             attrs.append(("IFA_BROADCAST", str(vip.broadcast)))
-        attrs.append(("IFA_PROTO", HAVIP_ADDRESS_PROTO))
+        if ADDRESS_TAG is not None:
+            attrs.append(("IFA_PROTO", ADDRESS_TAG))
     message["attrs"] = attrs
     flags = NLM_F_REQUEST | NLM_F_ACK
     if kind == RTM_NEWADDR:

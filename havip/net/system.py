@@ -8,8 +8,10 @@ and drive the real loop under trio's MockClock, without root or namespaces.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import trio
@@ -18,6 +20,7 @@ from havip.net.announce import Announcer
 from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
+from havip.net.viprecord import VipRecord
 from havip.net.vrrpsock import Datagram, VrrpSocket
 from havip.proto.model import DecodeError, Family, IPAddress
 
@@ -68,6 +71,9 @@ class Net(Protocol):
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         """Remove VIPs a previous havip left behind (tagged as havip's)."""
 
+    def remove_recorded(self) -> VipResult:
+        """Remove the VIPs a previous havip recorded as held, on any kernel, configured or not."""
+
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
 
@@ -87,13 +93,24 @@ class SystemEndpoint:
         self._sock = sock
         self.interface = sock.interface
         self.group = sock.group
+        self._offset = 0.0
+        self._offset_checked = -math.inf
 
     async def wait_readable(self) -> None:
         await trio.lowlevel.wait_readable(self._sock.sock)
 
+    def _clock_offset(self) -> float:
+        """trio's clock minus the wall clock, read again once a second (a stepped wall clock
+        shifts arrival times until then; the receive loop clamps what that could do)."""
+        checked = time.monotonic()
+        if checked - self._offset_checked > 1.0:
+            self._offset = trio.current_time() - time.time()
+            self._offset_checked = checked
+        return self._offset
+
     def receive(self) -> tuple[Datagram | DecodeError, float | None] | None:
         try:
-            return self._sock.receive_one(trio.current_time() - time.time())
+            return self._sock.receive_one(self._clock_offset())
         except (BlockingIOError, InterruptedError):  # EAGAIN is BlockingIOError in Python
             return None
 
@@ -107,8 +124,8 @@ class SystemEndpoint:
 class SystemNet:
     """The real `Net`: rtnetlink for links and VIPs, raw and packet sockets for the wire."""
 
-    def __init__(self) -> None:
-        self._netlink = Netlink()
+    def __init__(self, record: Path | None = None) -> None:
+        self._netlink = Netlink(VipRecord(record) if record is not None else None)
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
         self._firewall: NftFirewall | None = None
@@ -130,6 +147,9 @@ class SystemNet:
 
     def remove_leftovers(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         return self._netlink.remove_leftovers(index, specs)
+
+    def remove_recorded(self) -> VipResult:
+        return self._netlink.remove_recorded()
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         announcer = self._announcers.get(device)

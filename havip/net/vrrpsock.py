@@ -29,6 +29,9 @@ IP_PKTINFO = 8  # <linux/in.h>; the socket module does not export it on every bu
 NETWORK_CONTROL = 0xC0  # DSCP CS6 in the TOS / traffic class byte (RFC 4594)
 SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>, also SCM_TIMESTAMPNS; not in the socket module
 _TIMESPEC = struct.Struct("=qq")
+_TIMESPEC_SIZE = _TIMESPEC.size
+_unpack_timespec = _TIMESPEC.unpack_from
+_SOL_SOCKET = socket.SOL_SOCKET
 _IPV4_ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size)
 _IPV6_ANCILLARY = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + _IPV4_ANCILLARY
 
@@ -138,8 +141,8 @@ class VrrpSocket:
 
 def _arrival(ancillary: list[tuple[int, int, bytes]], clock_offset: float) -> float | None:
     for level, kind, value in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+        if kind == SO_TIMESTAMPNS and level == _SOL_SOCKET and len(value) >= _TIMESPEC_SIZE:
+            seconds, nanoseconds = _unpack_timespec(value)
             return float(seconds + nanoseconds * 1e-9 + clock_offset)
     return None
 
@@ -174,7 +177,9 @@ class DatagramMemo:
 
     @staticmethod
     def _key(data: bytes) -> bytes | None:
-        if len(data) < 20 or data[0] != 0x45 or int.from_bytes(data[2:4]) != len(data):
+        """Flags, fragment offset, TTL, protocol, addresses and payload: everything the parse
+        reads, for a plain 20-byte header whose total length is the packet's."""
+        if len(data) < 20 or data[0] != 0x45 or (data[2] << 8 | data[3]) != len(data):
             return None
         return data[6:10] + data[12:]
 

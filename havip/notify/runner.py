@@ -9,7 +9,8 @@ so the group id cannot have been reused by then.
 A script line is run like keepalived runs it: split into words (shell quoting rules) and
 executed directly; only a line that needs a shell (pipes, redirections, `&&`, globbing,
 variable expansion...) goes through `/bin/sh -c`. stdin, stdout and stderr are /dev/null, as in
-keepalived, so a chatty script can never fill a pipe and hang.
+keepalived, so a chatty script can never fill a pipe and hang, and the environment is the small
+one of havip.notify.environment, never havip's own (which may hold OTLP credentials).
 
 `NotifyDispatcher` builds on it to deliver keepalived's notify scripts and FIFO lines for
 instances and sync groups: in order, one at a time per instance, never waited on by the agent.
@@ -30,6 +31,7 @@ from typing import Literal, cast
 
 import trio
 
+from havip.notify.environment import current_script_environment
 from havip.notify.fifo import NotifyFifo, NotifyKind, NotifyState, PriorityEvent, fifo_line
 
 _log = logging.getLogger(__name__)
@@ -126,6 +128,7 @@ async def run_command(
         "stdout": subprocess.DEVNULL,
         "stderr": subprocess.DEVNULL,
         "start_new_session": True,
+        "env": current_script_environment(run_as.uid if run_as is not None else None),
     }
     if run_as is not None:
         options.update(run_as.popen_options())

@@ -1,16 +1,23 @@
 """A small trio HTTP server for /metrics, /healthz and /status that can never stall the agent.
 
 It shares the event loop with the VRRP timers, so every connection runs in its own task under
-a deadline and a request-size bound, the number of connections is capped (excess ones are
-closed at once), and a client that sends one byte per second or never ends its headers only
-ties up its own task until the deadline. Rendering /metrics is CPU work proportional to the
-number of series, so it runs in a worker thread (one at a time) rather than on the loop, and
-so does /status: the loop only captures the instance list and the time (the builder), and the
-document is built and encoded in the thread (67 ms at 1,000 instances with 16 peers each,
-which on the loop would delay every timer by as much per request).
+a deadline and a request-size bound, the number of connections is capped in all and per client
+address (excess ones are closed at once), and a client that sends one byte per second or never
+ends its headers only ties up its own task until the deadline. Rendering /metrics is CPU work
+proportional to the number of series, so it runs in a worker thread (one at a time) rather than
+on the loop, and so does /status: the loop only captures the instance list and the time (the
+builder), and the document is built and encoded in the thread (67 ms at 1,000 instances with 16
+peers each, which on the loop would delay every timer by as much per request).
 
-Only GET and HEAD of three paths are served, one request per connection (`Connection: close`):
-Prometheus, curl and `havip status` need nothing more, and it keeps the parser trivial.
+HTTP is parsed by h11 (sans-IO); bytes h11 would tolerate but a strict server must not (a bare
+LF line ending, which lets a proxy and this server disagree on where a header ends) are refused
+with 400 as soon as they arrive. Only GET and HEAD are served, one request per connection
+(`Connection: close`): Prometheus, curl, kubelet and `havip status` need nothing more.
+
+`--web.config.file` (see webconfig) adds TLS, basic auth and response headers to the main
+listener. Liveness has a listener of its own (`serve_health`): plain HTTP, /healthz only, on the
+loopback address by default, with its own connection slots, so a flood of clients on the metrics
+port can neither take its slots nor need its password; kubelet and systemd probe it.
 """
 
 from __future__ import annotations
@@ -18,31 +25,42 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import re
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import h11
 import trio
 
-DEFAULT_LISTEN = "[::]:9650"
+from havip.observe.basicauth import BasicAuth
+from havip.observe.webconfig import WebConfig, WebConfigWatcher
+
+DEFAULT_PORT = 10112
+"""VRRP is IP protocol 112; docs/http.md says why this port (9650 is keepalived_exporter's)."""
+DEFAULT_LISTEN = f"[::]:{DEFAULT_PORT}"
 LISTEN_ENV = "HAVIP_METRICS_LISTEN"
+DEFAULT_HEALTH_LISTEN = f"127.0.0.1:{DEFAULT_PORT + 1}"
+HEALTH_LISTEN_ENV = "HAVIP_HEALTH_LISTEN"
 IPV6_UNAVAILABLE = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
 READ_CHUNK = 4096
 LINGER_BYTES = 65536
 """At most this much is read and dropped after an error response (see _Server._drain)."""
 ACCEPT_RETRY_DELAY = 0.1
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 
 log = logging.getLogger("havip.http")
 
 
 @dataclass(frozen=True, slots=True)
 class HttpApp:
-    """What the server exposes and its limits.
+    """What the main listener exposes and its limits.
 
     `alive` says whether the agent loop is alive (for /healthz). `status`, called on the loop,
     quickly captures what the /status document needs and returns its builder, which runs in a
-    worker thread and must only read values the loop replaces atomically.
+    worker thread and must only read values the loop replaces atomically. `web`, when given,
+    is the `--web.config.file` in force (TLS, basic auth, headers) for every path.
     """
 
     metrics: Callable[[str], tuple[bytes, str]]
@@ -54,6 +72,20 @@ class HttpApp:
     """Seconds a client has to send its request and read the response."""
     max_request_bytes: int = 8192
     max_connections: int = 64
+    max_connections_per_client: int = 8
+    """So one address cannot hold every slot: Prometheus, from another, still gets one."""
+    web: WebConfigWatcher | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthApp:
+    """The liveness listener: /healthz only, no TLS or auth, slots of its own."""
+
+    alive: Callable[[], bool]
+    request_deadline: float = 2.0
+    max_request_bytes: int = 2048
+    max_connections: int = 16
+    max_connections_per_client: int = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,26 +103,6 @@ class Response:
     body: bytes
     extra_headers: tuple[tuple[str, str], ...] = ()
 
-    def encode(self, include_body: bool) -> bytes:
-        lines = [
-            f"HTTP/1.1 {self.status} {self.reason}",
-            f"Content-Type: {self.content_type}",
-            f"Content-Length: {len(self.body)}",
-            "Connection: close",
-            *(f"{name}: {value}" for name, value in self.extra_headers),
-        ]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        return head + self.body if include_body else head
-
-
-class BadRequest(Exception):
-    """The client sent something that is not a small HTTP/1.x request."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status = status
-        self.reason = reason
-
 
 def parse_listen(listen: str) -> tuple[str, int]:
     """`HOST:PORT`, `[V6]:PORT` or `:PORT` -> (host, port); an empty host means any address."""
@@ -100,7 +112,7 @@ def parse_listen(listen: str) -> tuple[str, int]:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host:
-        raise ValueError(f"listen address {listen!r}: put an IPv6 address in brackets, [::1]:9650")
+        raise ValueError(f"listen address {listen!r}: put an IPv6 address in brackets, [::1]:10112")
     return host, int(port_text)
 
 
@@ -144,9 +156,29 @@ async def serve_http(
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `app` on `listen` until cancelled; reports the bound port through task_status."""
+    routes = _MainRoutes(app)
+    await _serve(listen, _Server(app, routes.answer, app.web), task_status)
+
+
+async def serve_health(
+    listen: str,
+    app: HealthApp,
+    *,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve /healthz alone on `listen` until cancelled; reports the bound port."""
+
+    async def answer(request: Request, _config: WebConfig | None) -> Response:
+        if request.path == "/healthz":
+            return _health(app.alive)
+        return _text(404, "Not Found", "only /healthz here\n")
+
+    await _serve(listen, _Server(app, answer, web=None), task_status)
+
+
+async def _serve(listen: str, server: _Server, task_status: trio.TaskStatus[int]) -> None:
     listener = await open_listener(listen)
     port = listener.socket.getsockname()[1]
-    server = _Server(app)
     async with listener, trio.open_nursery() as nursery:
         task_status.started(port)
         while True:
@@ -156,63 +188,127 @@ async def serve_http(
                 log.warning("accepting an HTTP connection failed: %s", error)
                 await trio.sleep(ACCEPT_RETRY_DELAY)
                 continue
-            if server.active >= app.max_connections:
+            client = server.admit(stream)
+            if client is None:
                 await trio.aclose_forcefully(stream)
                 continue
-            server.active += 1
-            nursery.start_soon(server.handle, stream)
+            nursery.start_soon(server.handle, stream, client)
+
+
+_Answer = Callable[[Request, WebConfig | None], Awaitable[Response]]
 
 
 class _Server:
-    def __init__(self, app: HttpApp) -> None:
-        self.app = app
-        self.active = 0
-        self._render_slot = trio.CapacityLimiter(1)
+    """Connection slots and the HTTP exchange; what to answer is `answer`'s business."""
 
-    async def handle(self, stream: trio.SocketStream) -> None:
-        """One connection: read a request, answer it, close; all within the deadline."""
+    def __init__(
+        self, limits: HttpApp | HealthApp, answer: _Answer, web: WebConfigWatcher | None
+    ) -> None:
+        self.limits = limits
+        self.answer = answer
+        self.web = web
+        self.active = 0
+        self.per_client: dict[str, int] = {}
+
+    def admit(self, stream: trio.SocketStream) -> str | None:
+        """Take a slot for this connection's client address, or None if it gets none."""
         try:
-            with trio.move_on_after(self.app.request_deadline):
-                try:
-                    request = await self._read_request(stream)
-                except BadRequest as error:
-                    response = _text(error.status, error.reason, error.reason + "\n")
-                    await stream.send_all(response.encode(include_body=True))
-                    await self._drain(stream)
-                    return
-                if request is None:
-                    return
-                response = await self._respond(request)
-                await stream.send_all(response.encode(include_body=request.method != "HEAD"))
+            client = str(stream.socket.getpeername()[0])
+        except OSError:
+            return None
+        held = self.per_client.get(client, 0)
+        if (
+            self.active >= self.limits.max_connections
+            or held >= self.limits.max_connections_per_client
+        ):
+            return None
+        self.active += 1
+        self.per_client[client] = held + 1
+        return client
+
+    def release(self, client: str) -> None:
+        self.active -= 1
+        left = self.per_client[client] - 1
+        if left:
+            self.per_client[client] = left
+        else:
+            del self.per_client[client]
+
+    async def handle(self, socket_stream: trio.SocketStream, client: str) -> None:
+        """One connection: (TLS,) read a request, answer it, close; all within the deadline."""
+        stream: trio.abc.Stream = socket_stream
+        try:
+            with trio.move_on_after(self.limits.request_deadline):
+                config = self.web.current() if self.web is not None else None
+                if config is not None and config.tls is not None:
+                    stream = trio.SSLStream(
+                        socket_stream, config.tls, server_side=True, https_compatible=True
+                    )
+                    await stream.do_handshake()
+                await self._exchange(stream, config)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             pass
         except Exception:  # a bug here must cost one connection, never the agent
             log.exception("HTTP connection handler failed")
         finally:
-            self.active -= 1
+            self.release(client)
             await trio.aclose_forcefully(stream)
 
-    async def _read_request(self, stream: trio.SocketStream) -> Request | None:
-        """The request head, or None if the client went away before finishing it."""
-        buffer = bytearray()
-        while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end >= 0:
-                return _parse_head(bytes(buffer[:end]))
-            if len(buffer) > self.app.max_request_bytes:
-                raise BadRequest(431, "Request Header Fields Too Large")
-            chunk = await stream.receive_some(READ_CHUNK)
-            if not chunk:
-                return None
-            buffer += chunk
+    async def _exchange(self, stream: trio.abc.Stream, config: WebConfig | None) -> None:
+        connection = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self.limits.max_request_bytes
+        )
+        try:
+            request = await self._read_request(stream, connection)
+        except h11.RemoteProtocolError as error:
+            status = error.error_status_hint
+            reason = _REASONS.get(status, "Bad Request")
+            response = _text(status, reason, reason + "\n")  # never echo the bytes back
+            await stream.send_all(_encode(connection, response, config, include_body=True))
+            await self._drain(stream)
+            return
+        if request is None:
+            return
+        response = await self.answer(request, config)
+        await stream.send_all(
+            _encode(connection, response, config, include_body=request.method != "HEAD")
+        )
 
-    async def _drain(self, stream: trio.SocketStream) -> None:
+    async def _read_request(
+        self, stream: trio.abc.Stream, connection: h11.Connection
+    ) -> Request | None:
+        """The request, or None if the client went away before sending one."""
+        previous = b""
+        while True:
+            event = connection.next_event()
+            if event is h11.NEED_DATA:
+                chunk = bytes(await stream.receive_some(READ_CHUNK))
+                if _BARE_LF.search(previous + chunk):
+                    raise h11.RemoteProtocolError("a line ends in LF without CR", 400)
+                previous = chunk[-1:]
+                connection.receive_data(chunk)
+                continue
+            if isinstance(event, h11.Request):
+                if not event.http_version.startswith(b"1."):
+                    raise h11.RemoteProtocolError("only HTTP/1.x is served", 505)
+                return Request(
+                    event.method.decode("ascii"),
+                    event.target.decode("ascii", "replace").split("?", 1)[0],
+                    {
+                        name.decode("ascii"): value.decode("latin-1")
+                        for name, value in event.headers
+                    },
+                )
+            return None  # ConnectionClosed
+
+    async def _drain(self, stream: trio.abc.Stream) -> None:
         """Read and drop what the client is still sending, within bounds, before closing.
 
         Closing a socket with unread input makes the kernel reset the connection, and the
         client would then lose the error response it was about to read.
         """
-        await stream.send_eof()
+        if isinstance(stream, trio.abc.HalfCloseableStream):
+            await stream.send_eof()
         budget = LINGER_BYTES
         while budget > 0:
             chunk = await stream.receive_some(READ_CHUNK)
@@ -220,7 +316,22 @@ class _Server:
                 return
             budget -= len(chunk)
 
-    async def _respond(self, request: Request) -> Response:
+
+class _MainRoutes:
+    """/metrics, /healthz and /status, behind basic auth when the web config asks for it."""
+
+    def __init__(self, app: HttpApp) -> None:
+        self.app = app
+        self.auth = BasicAuth()
+        self._render_slot = trio.CapacityLimiter(1)
+
+    async def answer(self, request: Request, config: WebConfig | None) -> Response:
+        if config is not None and not await self.auth.allows(
+            config.users, _header_bytes(request.headers.get("authorization"))
+        ):
+            return _text(
+                401, "Unauthorized", "Unauthorized\n", (("WWW-Authenticate", "Basic"),)
+            )
         if request.method not in ("GET", "HEAD"):
             return _text(
                 405, "Method Not Allowed", "only GET and HEAD\n", (("Allow", "GET, HEAD"),)
@@ -229,9 +340,7 @@ class _Server:
             if request.path == "/metrics":
                 return await self._metrics(request.headers.get("accept", ""))
             if request.path == "/healthz":
-                if self.app.alive():
-                    return _text(200, "OK", "ok\n")
-                return _text(503, "Service Unavailable", "the agent loop is not running\n")
+                return _health(self.app.alive)
             if request.path == "/status":
                 build = self.app.status()
                 body = await trio.to_thread.run_sync(_built_json, build, limiter=self._render_slot)
@@ -248,6 +357,46 @@ class _Server:
         return Response(200, "OK", content_type, body)
 
 
+_REASONS = {
+    400: "Bad Request",
+    431: "Request Header Fields Too Large",
+    505: "HTTP Version Not Supported",
+}
+
+
+def _encode(
+    connection: h11.Connection,
+    response: Response,
+    config: WebConfig | None,
+    *,
+    include_body: bool,
+) -> bytes:
+    headers = [
+        ("Content-Type", response.content_type),
+        ("Content-Length", str(len(response.body))),
+        ("Connection", "close"),
+        *response.extra_headers,
+        *(config.headers if config is not None else ()),
+    ]
+    data = connection.send(
+        h11.Response(status_code=response.status, headers=headers, reason=response.reason)
+    )
+    if include_body and response.body:
+        data += connection.send(h11.Data(data=response.body)) or b""
+    data += connection.send(h11.EndOfMessage()) or b""
+    return data or b""
+
+
+def _header_bytes(value: str | None) -> bytes | None:
+    return value.encode("latin-1") if value is not None else None
+
+
+def _health(alive: Callable[[], bool]) -> Response:
+    if alive():
+        return _text(200, "OK", "ok\n")
+    return _text(503, "Service Unavailable", "the agent loop is not running\n")
+
+
 def _built_json(build: Callable[[], dict[str, Any]]) -> bytes:
     return _json_bytes(build())
 
@@ -255,24 +404,6 @@ def _built_json(build: Callable[[], dict[str, Any]]) -> bytes:
 def _json_bytes(document: dict[str, Any]) -> bytes:
     """Indented JSON: Python's slower encoder, hence run in the worker thread."""
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
-
-
-def _parse_head(head: bytes) -> Request:
-    try:
-        text = head.decode("latin-1")
-        request_line, *header_lines = text.split("\r\n")
-        method, target, version = request_line.split(" ")
-    except ValueError:
-        raise BadRequest(400, "Bad Request") from None
-    if not version.startswith("HTTP/1."):
-        raise BadRequest(505, "HTTP Version Not Supported")
-    headers: dict[str, str] = {}
-    for line in header_lines:
-        name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip():
-            raise BadRequest(400, "Bad Request")
-        headers[name.lower()] = value.strip()
-    return Request(method, target.split("?", 1)[0], headers)
 
 
 def _text(

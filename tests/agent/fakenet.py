@@ -207,6 +207,9 @@ class FakeNet:
         self.blocked.difference_update(old)
         return old
 
+    def remove_recorded(self) -> tuple[list[str], list[str]]:
+        return [], []
+
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         self.announced.append((device, tuple(addresses)))
         self.frames += [(trio.current_time(), device, address) for address in addresses]

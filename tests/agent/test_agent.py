@@ -11,6 +11,7 @@ import gc
 import itertools
 import os
 import signal
+import stat
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
@@ -189,6 +190,28 @@ async def test_link_down_is_fault_and_link_up_is_backup_again(
         assert machine.state is State.BACKUP
         await trio.sleep(5.0)
         assert machine.state is State.MASTER
+
+
+async def test_the_notify_fifo_havip_created_is_removed_when_it_stops(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """A reader looping on `while read line < FIFO` must not find a stale FIFO after havip."""
+    fifo = tmp_path / "notify.fifo"
+    config = keepalived_conf(RouterSpec(priority=150, global_extra=(f"notify_fifo {fifo}",)))
+    async with settled_agent(autojump_clock, config, tmp_path):
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert not fifo.exists()
+
+
+async def test_a_notify_fifo_that_existed_before_havip_is_left_in_place(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "notify.fifo"
+    os.mkfifo(fifo)
+    config = keepalived_conf(RouterSpec(priority=150, global_extra=(f"notify_fifo {fifo}",)))
+    async with settled_agent(autojump_clock, config, tmp_path):
+        pass
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
 async def test_the_loop_collects_garbage_on_its_own_time(

@@ -2,10 +2,10 @@
 
 Nothing in the project runs these files, so a wrong port, a missing capability or a label that
 selects nothing would only show on a user's machine. These tests parse every file, check that
-the pieces agree with havip's facts (port 9650, the two capabilities, the config path, SIGHUP)
-and with each other, and hand each file to the tool that consumes it where that tool is
-installed: systemd-analyze, promtool, keepalived, kubectl (kustomize), hadolint. A test whose
-tool is missing skips and names the package that provides it.
+the pieces agree with havip's facts (ports 10112 and 10113, the capabilities, the config
+path, SIGHUP) and with each other, and hand each file to the tool that consumes it where that
+tool is installed: systemd-analyze, promtool, keepalived, kubectl (kustomize), hadolint. A test
+whose tool is missing skips and names the package that provides it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from typing import Any
 import pytest
 import yaml
 
+from havip.net.viprecord import DEFAULT_PATH as VIP_RECORD_PATH
+from havip.observe.http import DEFAULT_HEALTH_LISTEN, DEFAULT_PORT
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
@@ -37,12 +40,12 @@ PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 GRAFANA_DATASOURCES = DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
 GRAFANA_DASHBOARDS = DEPLOY / "grafana" / "provisioning" / "dashboards" / "havip.yml"
 
-METRICS_PORT = 9650
+METRICS_PORT = DEFAULT_PORT
 CONFIG_DIR = "/etc/keepalived"
 CONFIG_PATH = f"{CONFIG_DIR}/keepalived.conf"
 CONFIG_KEY = "keepalived.conf"
-K8S_CAPABILITIES = {"NET_ADMIN", "NET_RAW"}
-UNIT_CAPABILITIES = {"CAP_NET_ADMIN", "CAP_NET_RAW"}
+K8S_CAPABILITIES = {"NET_ADMIN", "NET_RAW", "SETUID", "SETGID"}
+UNIT_CAPABILITIES = {"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SETUID", "CAP_SETGID"}
 DOCUMENTATION_NETWORKS = [
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -154,7 +157,7 @@ def test_daemonset_runs_in_the_host_network() -> None:
     assert pod["dnsPolicy"] == "ClusterFirstWithHostNet"
 
 
-def test_daemonset_drops_all_capabilities_but_net_admin_and_net_raw() -> None:
+def test_daemonset_drops_all_capabilities_but_network_and_script_user_ones() -> None:
     security = _havip_container()["securityContext"]
     assert set(security["capabilities"]["add"]) == K8S_CAPABILITIES
     assert security["capabilities"]["drop"] == ["ALL"]
@@ -176,15 +179,11 @@ def test_daemonset_mounts_the_configmap_with_keepalived_conf() -> None:
     assert args[args.index("-f") + 1] == CONFIG_PATH
 
 
-def test_metrics_port_is_9650_for_container_probes_annotations_and_service() -> None:
+def test_metrics_port_is_havips_for_container_annotations_and_service() -> None:
     daemonset = _one("DaemonSet")
     container = _havip_container()
     ports = {p["containerPort"] for p in container["ports"]}
     assert ports == {METRICS_PORT}
-    for probe in ("livenessProbe", "readinessProbe"):
-        get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz"
-        assert _container_port(container, get["port"]) == METRICS_PORT, probe
     annotations = daemonset["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == str(METRICS_PORT)
@@ -195,6 +194,20 @@ def test_metrics_port_is_9650_for_container_probes_annotations_and_service() -> 
     (service_port,) = _one("Service")["spec"]["ports"]
     assert service_port["port"] == METRICS_PORT
     assert _container_port(container, service_port["targetPort"]) == METRICS_PORT
+
+
+def test_probes_ask_the_loopback_health_listener_not_the_metrics_port() -> None:
+    """A flood on the metrics port, reachable from the network, must not fail the probes."""
+    container = _havip_container()
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    health = env.get("HAVIP_HEALTH_LISTEN", DEFAULT_HEALTH_LISTEN)
+    host, port = health.rsplit(":", 1)
+    assert host == "127.0.0.1"
+    for probe in ("livenessProbe", "readinessProbe"):
+        get = container[probe]["httpGet"]
+        assert get["path"] == "/healthz"
+        assert get["host"] == host, probe
+        assert get["port"] == int(port), probe
 
 
 def test_daemonset_selector_matches_its_pod_labels() -> None:
@@ -305,7 +318,17 @@ def _service(key: str) -> str:
     return values[0]
 
 
-def test_unit_grants_exactly_net_admin_and_net_raw() -> None:
+def test_unit_lets_havip_write_its_vip_record_and_fifos_under_protect_system_strict() -> None:
+    """ProtectSystem=strict makes everything read-only: what havip writes must be allowed."""
+    assert _service("ProtectSystem") == "strict"
+    runtime = Path("/run") / _service("RuntimeDirectory")
+    assert VIP_RECORD_PATH.parent == runtime, "the VIP record must be in the runtime directory"
+    assert _service("RuntimeDirectoryPreserve") == "yes", "the record must outlive a crash"
+    writable = [Path(p.lstrip("-")) for p in _service("ReadWritePaths").split()]
+    assert Path("/run/keepalived") in writable  # keepalived configs' FIFOs and track files
+
+
+def test_unit_grants_exactly_the_network_and_script_user_capabilities() -> None:
     assert set(_service("CapabilityBoundingSet").split()) == UNIT_CAPABILITIES
     assert set(_service("AmbientCapabilities").split()) == UNIT_CAPABILITIES
 
@@ -464,6 +487,7 @@ def test_containerfile_healthcheck_asks_healthz_with_python() -> None:
     argv = _healthcheck_command()
     assert argv[:2] == ["python", "-c"]
     assert "/healthz" in argv[2]
+    assert f"'HAVIP_HEALTH_LISTEN', '{DEFAULT_HEALTH_LISTEN}'" in argv[2]
 
 
 @pytest.fixture
@@ -495,10 +519,10 @@ def health_server(request: pytest.FixtureRequest) -> Iterator[int]:
 )
 def test_containerfile_healthcheck_follows_healthz(health_server: int, healthy: bool) -> None:
     # "python" in the image is the interpreter running this test; the port comes, as in the
-    # image, from HAVIP_METRICS_LISTEN. The proxy (nothing listens on port 9) must be ignored.
+    # image, from HAVIP_HEALTH_LISTEN. The proxy (nothing listens on port 9) must be ignored.
     _, *argv = _healthcheck_command()
     env = {
-        "HAVIP_METRICS_LISTEN": f"127.0.0.1:{health_server}",
+        "HAVIP_HEALTH_LISTEN": f"127.0.0.1:{health_server}",
         "http_proxy": "http://127.0.0.1:9",
         "PATH": "/usr/bin:/bin",
     }

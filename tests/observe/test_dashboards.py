@@ -32,7 +32,7 @@ GRID_WIDTH = 24
 SAMPLE_VALUES = {
     "datasource": "prometheus",
     "job": "havip",
-    "router": "router-a:9650",
+    "router": "router-a:10112",
     "vrrp_instance": "VI_1",
     "__rate_interval": "1m",
     "__interval": "15s",

@@ -158,9 +158,43 @@ async def test_unknown_paths_and_methods_are_refused(nursery: trio.Nursery) -> N
 async def test_garbage_and_oversized_requests_get_an_error(nursery: trio.Nursery) -> None:
     port = await serve(nursery, Agent().app(max_request_bytes=1024))
     assert parse_reply(await exchange(port, b"\x16\x03\x01garbage\r\n\r\n")).status == 400
-    assert parse_reply(await exchange(port, b"GET / SPDY/3\r\n\r\n")).status == 505
+    assert parse_reply(await exchange(port, b"GET / SPDY/3\r\n\r\n")).status == 400
+    assert parse_reply(await exchange(port, b"GET / HTTP/2.0\r\nHost: x\r\n\r\n")).status == 505
+    no_host = b"GET /healthz HTTP/1.1\r\n\r\n"  # HTTP/1.1 requires Host (RFC 9112 3.2)
+    assert parse_reply(await exchange(port, no_host)).status == 400
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+    assert parse_reply(await exchange(port, smuggled)).status == 400
     huge = b"GET /metrics HTTP/1.1\r\nX-Padding: " + b"a" * 4096 + b"\r\n\r\n"
     assert parse_reply(await exchange(port, huge)).status == 431
+
+
+async def test_a_bare_lf_is_refused_at_once_without_waiting_for_the_head_to_end(
+    nursery: trio.Nursery,
+) -> None:
+    """The deadline is far beyond the test's: the 400 must come from the LF, not the timer."""
+    port = await serve(nursery, Agent().app(request_deadline=3600.0))
+    with trio.fail_after(TEST_DEADLINE):
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            await stream.send_all(b"GET /healthz HTTP/1.1\nHost: x\n")  # no end of head
+            received = bytearray()
+            while b"\r\n\r\n" not in received:
+                received += await stream.receive_some(4096)
+    assert received.startswith(b"HTTP/1.1 400 ")
+
+
+async def test_a_lf_split_from_its_cr_across_reads_is_not_bare(nursery: trio.Nursery) -> None:
+    port = await serve(nursery, Agent().app())
+    with trio.fail_after(TEST_DEADLINE):
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            await stream.send_all(b"GET /healthz HTTP/1.1\r")
+            await trio.sleep(0.05)  # let the server read the CR on its own
+            await stream.send_all(b"\nHost: x\r\n\r\n")
+            received = bytearray()
+            while chunk := await stream.receive_some(4096):
+                received += chunk
+    assert parse_reply(bytes(received)).status == 200
 
 
 async def test_a_failing_status_builder_is_a_500_not_a_crash(nursery: trio.Nursery) -> None:
@@ -214,7 +248,7 @@ async def test_excess_connections_are_closed_and_others_served_after(
     port = await serve(nursery, Agent().app(max_connections=2, request_deadline=5.0))
     idle = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(2)]
     await trio.testing.wait_all_tasks_blocked()
-    refused = await exchange(port, b"GET /healthz HTTP/1.1\r\n\r\n")
+    refused = await exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     assert refused == b""  # closed without an answer: both slots are taken
     for stream in idle:
         await stream.aclose()
@@ -255,9 +289,9 @@ async def test_the_default_any_address_is_reachable_over_ipv4(nursery: trio.Nurs
 @pytest.mark.parametrize(
     ("listen", "expected"),
     [
-        ("[::]:9650", ("::", 9650)),
-        ("0.0.0.0:9650", ("0.0.0.0", 9650)),
-        (":9650", ("", 9650)),
+        ("[::]:10112", ("::", 10112)),
+        ("0.0.0.0:10112", ("0.0.0.0", 10112)),
+        (":10112", ("", 10112)),
         ("[2001:db8::1]:80", ("2001:db8::1", 80)),
         ("localhost:0", ("localhost", 0)),
     ],
@@ -266,7 +300,7 @@ def test_listen_addresses_are_parsed(listen: str, expected: tuple[str, int]) -> 
     assert parse_listen(listen) == expected
 
 
-@pytest.mark.parametrize("listen", ["9650", "::1:9650", "host:port", "host:70000", "[::1]"])
+@pytest.mark.parametrize("listen", ["10112", "::1:10112", "host:port", "host:70000", "[::1]"])
 def test_malformed_listen_addresses_are_refused(listen: str) -> None:
     with pytest.raises(ValueError):
         parse_listen(listen)

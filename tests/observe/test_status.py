@@ -170,7 +170,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def test_command_defaults_to_the_local_agent() -> None:
     args = parse()
-    assert args.url == "http://127.0.0.1:9650"
+    assert args.url == "http://127.0.0.1:10112"
     assert args.json is False
     assert args.func is status_command.run
 
