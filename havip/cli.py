@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from havip import __version__
-from havip.commands import check, lab, run, status
+from havip.commands import check, lab, monitor, run, status
 
-COMMANDS = (run, check, status, lab)
+COMMANDS = (run, check, status, lab, monitor)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,5 +10,6 @@
 (import 'config.libsonnet')
 + (import 'rules/havip.libsonnet')
 + (import 'alerts/havip.libsonnet')
++ (import 'alerts/segment.libsonnet')
 + (import 'dashboards/fleet-overview.libsonnet')
 + (import 'dashboards/instance.libsonnet')

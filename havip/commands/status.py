@@ -1,7 +1,8 @@
 """`havip status`: ask a running agent for /status and print it as a table (or raw JSON).
 
 It reads the same HTTP endpoint Prometheus scrapes, so it works from any machine that can
-reach the agent and needs neither root nor the configuration file.
+reach the agent and needs neither root nor the configuration file. Pointed at a `havip monitor`
+(`--url http://MONITOR:10114`), it prints the monitor's census table instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from havip.observe.census import format_census_table
 from havip.observe.http import DEFAULT_PORT
 from havip.observe.status import format_status_table
 
@@ -60,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
+    elif "groups" in status:  # a `havip monitor`: the census of its segment
+        sys.stdout.write(format_census_table(status))
     else:
         sys.stdout.write(format_status_table(status))
     return 0

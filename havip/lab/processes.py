@@ -118,6 +118,36 @@ def start_havip(
     return Router("havip", host, workdir, process)
 
 
+def start_monitor(
+    host: Host,
+    workdir: Path,
+    *extra: str,
+    interfaces: tuple[str, ...] = ("eth0",),
+    metrics_listen: str = f"0.0.0.0:{METRICS_PORT}",
+) -> Router:
+    """`havip monitor --table` in `host`; its table (not a TTY: a block per change) and its
+    log go to the router's log file, /status and /metrics to `metrics_listen`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = (workdir / "log").open("ab")
+    options = [arg for interface in interfaces for arg in ("-i", interface)]
+    process = host.popen(
+        [
+            *havip_command(),
+            "monitor",
+            *options,
+            "--table",
+            "--log-level",
+            "INFO",
+            "--metrics-listen",
+            metrics_listen,
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return Router("monitor", host, workdir, process)
+
+
 KEEPALIVED_ENV = "HAVIP_KEEPALIVED"
 """Path of another keepalived build to run as the lab's peer (e.g. 2.4 built from source)."""
 

@@ -263,6 +263,139 @@ HAVIP_METRICS: tuple[Metric, ...] = (
     BUILD_INFO,
 )
 
+# --- havip monitor: every VRRP group on a segment, as a passive observer hears it -----------
+
+_GROUP = ("interface", "family", "vrid")
+
+MONITOR_MASTER_PRIORITY = Metric(
+    "havip_monitor_master_priority",
+    Kind.GAUGE,
+    _GROUP,
+    "Priority the group's master advertises; 0 while the group is silent.",
+)
+MONITOR_MASTER_ADVERT_INTERVAL = Metric(
+    "havip_monitor_master_advert_interval_seconds",
+    Kind.GAUGE,
+    _GROUP,
+    "Advertisement interval of the group's master (the last one, while silent).",
+)
+MONITOR_MASTER_VERSION = Metric(
+    "havip_monitor_master_version", Kind.GAUGE, _GROUP, "VRRP version the master speaks: 2 or 3."
+)
+MONITOR_MASTER_AUTH_TYPE = Metric(
+    "havip_monitor_master_auth_type",
+    Kind.GAUGE,
+    _GROUP,
+    "Authentication type in the master's adverts: 0 none, 1 PASS (VRRPv2 only).",
+)
+MONITOR_MASTER_CHECKSUM_PSEUDO_HEADER = Metric(
+    "havip_monitor_master_checksum_pseudo_header",
+    Kind.GAUGE,
+    _GROUP,
+    "1 when the master's checksum includes the IP pseudo-header (VRRPv3), 0 when it covers "
+    "the message alone (VRRPv2, or VRRPv3 over IPv4 in the message-only form).",
+)
+MONITOR_MASTER_ADDRESSES = Metric(
+    "havip_monitor_master_addresses",
+    Kind.GAUGE,
+    _GROUP,
+    "Number of virtual addresses in the master's adverts.",
+)
+MONITOR_MASTER_ADDRESS_LIST_HASH = Metric(
+    "havip_monitor_master_address_list_hash",
+    Kind.GAUGE,
+    _GROUP,
+    "A 32-bit hash of the master's address list as a set: equal lists, equal hashes.",
+)
+MONITOR_MASTER_SINCE = Metric(
+    "havip_monitor_master_since_timestamp_seconds",
+    Kind.GAUGE,
+    _GROUP,
+    "Unix time the current master (or the silence) began, as the monitor saw it.",
+)
+MONITOR_LAST_ADVERT = Metric(
+    "havip_monitor_last_advert_timestamp_seconds",
+    Kind.GAUGE,
+    _GROUP,
+    "Unix time of the last advertisement heard in the group, from any speaker.",
+)
+MONITOR_SPEAKERS = Metric(
+    "havip_monitor_speakers",
+    Kind.GAUGE,
+    _GROUP,
+    "Speakers (source address and MAC) heard in the group within the retention window.",
+)
+MONITOR_MASTERS = Metric(
+    "havip_monitor_masters",
+    Kind.GAUGE,
+    _GROUP,
+    "Speakers advertising now (within their master-down interval); above 1 is a split brain.",
+)
+MONITOR_SILENT = Metric(
+    "havip_monitor_silent",
+    Kind.GAUGE,
+    _GROUP,
+    "1 while a group that was heard has no advertising master.",
+)
+MONITOR_DISAGREEMENT = Metric(
+    "havip_monitor_disagreement",
+    Kind.GAUGE,
+    (*_GROUP, "field"),
+    "1 while the group's speakers differ on field: interval, version, auth_type, password, "
+    "address_list, checksum_form.",
+)
+MONITOR_ADVERTS = Metric(
+    "havip_monitor_adverts_total",
+    Kind.COUNTER,
+    (*_GROUP, "priority_class"),
+    "Advertisements heard, by priority class: zero (release), owner (255), other.",
+)
+MONITOR_PRIORITY_ZERO_HANDOFFS = Metric(
+    "havip_monitor_priority_zero_handoffs_total",
+    Kind.COUNTER,
+    _GROUP,
+    "Times the group's master left with a priority-0 advertisement.",
+)
+MONITOR_FAILOVER_DURATION = Metric(
+    "havip_monitor_failover_duration_seconds",
+    Kind.HISTOGRAM,
+    _GROUP,
+    "Changes of master: from the old master's last advertisement to the new one's first.",
+)
+MONITOR_PACKETS_MALFORMED = Metric(
+    "havip_monitor_packets_malformed_total",
+    Kind.COUNTER,
+    ("interface", "reason"),
+    "Captured VRRP packets that are not valid advertisements, by reason.",
+)
+MONITOR_EVICTIONS = Metric(
+    "havip_monitor_evictions_total",
+    Kind.COUNTER,
+    ("interface", "kind"),
+    "Entries a full table dropped to make room (kind: speaker, group): a flood of sources.",
+)
+
+MONITOR_METRICS: tuple[Metric, ...] = (
+    MONITOR_MASTER_PRIORITY,
+    MONITOR_MASTER_ADVERT_INTERVAL,
+    MONITOR_MASTER_VERSION,
+    MONITOR_MASTER_AUTH_TYPE,
+    MONITOR_MASTER_CHECKSUM_PSEUDO_HEADER,
+    MONITOR_MASTER_ADDRESSES,
+    MONITOR_MASTER_ADDRESS_LIST_HASH,
+    MONITOR_MASTER_SINCE,
+    MONITOR_LAST_ADVERT,
+    MONITOR_SPEAKERS,
+    MONITOR_MASTERS,
+    MONITOR_SILENT,
+    MONITOR_DISAGREEMENT,
+    MONITOR_ADVERTS,
+    MONITOR_PRIORITY_ZERO_HANDOFFS,
+    MONITOR_FAILOVER_DURATION,
+    MONITOR_PACKETS_MALFORMED,
+    MONITOR_EVICTIONS,
+)
+
 # prometheus_client's process collector exports these on Linux; dashboards may use them too.
 PROCESS_CPU_SECONDS = Metric("process_cpu_seconds_total", Kind.COUNTER, (), "CPU time used.")
 PROCESS_RESIDENT_MEMORY = Metric(
@@ -284,7 +417,7 @@ PROCESS_METRICS: tuple[Metric, ...] = (
     PROCESS_MAX_FDS,
 )
 
-EXPORTED_METRICS: tuple[Metric, ...] = HAVIP_METRICS + PROCESS_METRICS
+EXPORTED_METRICS: tuple[Metric, ...] = HAVIP_METRICS + MONITOR_METRICS + PROCESS_METRICS
 
 
 def metric_for_series(series_name: str) -> Metric | None:

@@ -39,7 +39,17 @@ from havip.proto.model import (
     RejectReason,
 )
 
-__all__ = ["AUTH_DATA_LENGTH", "IPv4Header", "checksum", "decode", "encode", "parse_ipv4"]
+__all__ = [
+    "AUTH_DATA_LENGTH",
+    "IPv4Header",
+    "IPv6Header",
+    "checksum",
+    "checksum_form",
+    "decode",
+    "encode",
+    "parse_ipv4",
+    "parse_ipv6",
+]
 
 ADVERTISEMENT_TYPE = 1
 AUTH_DATA_LENGTH = 8
@@ -54,6 +64,8 @@ IPPROTO_AH = 51
 _WORD_MAX = 0xFFFF
 _HEADER = Struct("!BBBBHH")
 _IPV4_HEADER = Struct("!BxHxxxxBBxxII")
+_IPV6_HEADER = Struct("!BxxxHBB16s16s")
+IPV6_HEADER_LENGTH = 40
 _IPV4_ADDRESS_LISTS = tuple(Struct(f"!{count}I") for count in range(MAX_ADDRESSES + 1))
 _IPV6_ADDRESS_LISTS = tuple(Struct(f"!{2 * count}Q") for count in range(MAX_ADDRESSES + 1))
 
@@ -64,6 +76,16 @@ class IPv4Header:
 
     source: IPv4Address
     destination: IPv4Address
+    ttl: int
+    protocol: int
+
+
+@dataclass(frozen=True, slots=True)
+class IPv6Header:
+    """The IPv6 header fields a passive observer needs: who sent it, to whom, the hop limit."""
+
+    source: IPv6Address
+    destination: IPv6Address
     ttl: int
     protocol: int
 
@@ -106,6 +128,35 @@ def parse_ipv4(
         raise DecodeError(RejectReason.TYPE, detail)
     header = IPv4Header(address(source), address(destination), ttl, protocol)
     return header, datagram[header_length:total_length]
+
+
+def parse_ipv6(datagram: bytes) -> tuple[IPv6Header, bytes]:
+    """Split an IPv6 packet captured below the IP layer into its fixed header and payload.
+
+    A packet socket sees the whole packet, where a raw IPv6 socket would have given the
+    addresses and hop limit as ancillary data. Only a VRRP payload right after the fixed
+    header is accepted: VRRP adverts carry no extension headers.
+    """
+    size = len(datagram)
+    if size < IPV6_HEADER_LENGTH:
+        raise DecodeError(
+            RejectReason.LENGTH,
+            f"IPv6 packet of {size} bytes is shorter than the {IPV6_HEADER_LENGTH}-byte header",
+        )
+    first, payload_length, next_header, hop_limit, source, destination = _IPV6_HEADER.unpack_from(
+        datagram
+    )
+    if first >> 4 != 6:
+        raise DecodeError(RejectReason.VERSION, f"IP version {first >> 4}, expected 6")
+    if IPV6_HEADER_LENGTH + payload_length > size:
+        raise DecodeError(
+            RejectReason.LENGTH,
+            f"IPv6 payload length {payload_length} does not fit {size} received bytes",
+        )
+    if next_header != VRRP_PROTOCOL:
+        raise DecodeError(RejectReason.TYPE, f"IPv6 next header {next_header}, expected 112")
+    header = IPv6Header(IPv6Address(source), IPv6Address(destination), hop_limit, next_header)
+    return header, datagram[IPV6_HEADER_LENGTH : IPV6_HEADER_LENGTH + payload_length]
 
 
 def encode(
@@ -261,6 +312,28 @@ def _check_checksum(
     if len(data) > length and _verifies(data, version, source, destination):
         return
     raise DecodeError(RejectReason.CHECKSUM, f"invalid VRRPv{version} checksum")
+
+
+def checksum_form(data: bytes, *, source: IPAddress, destination: IPAddress) -> ChecksumMode:
+    """Which checksum form a message that `decode` accepted was sent with.
+
+    Only VRRPv3 over IPv4 has a choice (see ChecksumMode): v2 always sums the message alone
+    and IPv6 always includes the pseudo-header. A passive observer uses this to tell routers
+    of one group apart that disagree on the form, which would make them ignore each other.
+    """
+    version = data[0] >> 4
+    if version == 2:
+        return ChecksumMode.MESSAGE_ONLY
+    if source.version == 6:
+        return ChecksumMode.PSEUDO_HEADER
+    message = data[: HEADER_LENGTH + data[3] * 4]
+    if ones_complement_sum(message, pseudo_header_sum(source, destination, len(message))) == (
+        _WORD_MAX
+    ) or ones_complement_sum(data, pseudo_header_sum(source, destination, len(data))) == (
+        _WORD_MAX
+    ):
+        return ChecksumMode.PSEUDO_HEADER
+    return ChecksumMode.MESSAGE_ONLY
 
 
 def _verifies(data: bytes, version: int, source: IPAddress, destination: IPAddress) -> bool:

@@ -184,6 +184,108 @@ local g = import '../lib/grafana.libsonnet';
     )),
   ],
 
+  // havip monitor: every VRRP group on the monitored segments, whoever runs it. A group is
+  // (interface, family, vrid) as one monitor (`instance`) hears it.
+  local segmentGroup = 'instance, interface, family, vrid',
+  local segmentScope = h.routerScope,
+  local segment = [
+    g.add(g.stat(
+      panel[0],
+      panel[1],
+      g.targets([[panel[2], '']]),
+      steps=redFromOne,
+    ), 8, 4)
+    for panel in [
+      [
+        'Segment split brain',
+        'Groups on the monitored segments with more than one advertising master '
+        + '(alert HavipSegmentSplitBrain).',
+        'count((%s) > 1) or vector(0)' % h.selector('havip_monitor_masters', segmentScope),
+      ],
+      [
+        'Segment silent groups',
+        'Groups heard before that no router advertises now (alert HavipSegmentSilent).',
+        'count((%s) == 1) or vector(0)' % h.selector('havip_monitor_silent', segmentScope),
+      ],
+      [
+        'Segment misconfigured groups',
+        'Groups whose routers advertise different intervals, versions, auth, passwords, '
+        + 'address lists or checksum forms (alert HavipSegmentMisconfigured).',
+        'count(count by (%s) ((%s) == 1)) or vector(0)'
+        % [segmentGroup, h.selector('havip_monitor_disagreement', segmentScope)],
+      ],
+    ]
+  ] + [
+    g.add(g.table(
+      'Segment groups',
+      "Every VRRP group each monitor hears: the master's priority, interval and version, "
+      + 'the speakers advertising now (red unless exactly one) and heard lately. The '
+      + "monitor's /status names the speakers.",
+      [
+        g.target(h.selector(metric[1], segmentScope), ref=metric[0], table=true)
+        for metric in [
+          ['A', 'havip_monitor_master_priority'],
+          ['B', 'havip_monitor_master_advert_interval_seconds'],
+          ['C', 'havip_monitor_master_version'],
+          ['D', 'havip_monitor_masters'],
+          ['E', 'havip_monitor_speakers'],
+        ]
+      ],
+      transformations=[
+        { id: 'merge', options: {} },
+        g.hideAndRename(['Time', 'job'], {
+          instance: 'Monitor',
+          'Value #A': 'Master priority',
+          'Value #B': 'Interval (s)',
+          'Value #C': 'Version',
+          'Value #D': 'Advertising',
+          'Value #E': 'Speakers',
+        }),
+      ],
+      overrides=[
+        g.fieldOverride('Advertising', [
+          ['color', { mode: 'thresholds' }],
+          ['custom.cellOptions', { type: 'color-background' }],
+          ['thresholds', g.thresholds([['red', null], ['green', 1], ['red', 2]])],
+        ]),
+      ],
+    ), 24, 8),
+    g.add(g.timeseries(
+      'Segment failovers',
+      'Changes of master each monitor saw per interval, and the 90th percentile of '
+      + "their duration (old master's last advert to the new one's first).",
+      g.targets([
+        [
+          'sum by (%s) (increase(%s%s))' % [
+            segmentGroup,
+            h.selector('havip_monitor_failover_duration_seconds_count', segmentScope),
+            h.rate,
+          ],
+          '{{interface}} {{family}} VRID {{vrid}} failovers',
+        ],
+        [
+          h.quantile(
+            '0.9', 'havip_monitor_failover_duration_seconds', segmentScope, by='le, ' + segmentGroup
+          ),
+          '{{interface}} {{family}} VRID {{vrid}} p90 duration (s)',
+        ],
+      ]),
+      decimals=1,
+    )),
+    g.add(g.timeseries(
+      'Segment malformed packets',
+      'Captured VRRP packets routers drop, per second by reason '
+      + '(alert HavipSegmentMalformedPackets).',
+      g.targets([[
+        h.counterRate(
+          'havip_monitor_packets_malformed_total', segmentScope, by='instance, interface, reason'
+        ),
+        '{{instance}} {{interface}} {{reason}}',
+      ]]),
+      unit='pps',
+    )),
+  ],
+
   grafanaDashboards+:: {
     'havip-fleet-overview.json': h.dashboard(
       'havip-fleet-overview.json',
@@ -194,7 +296,8 @@ local g = import '../lib/grafana.libsonnet';
       + [g.row('State')] + state
       + [g.row('Failover')] + h.durationPanels(scope)
       + [g.row('Advertisements and packets')] + adverts
-      + h.packetPanels(rejectedScope=h.routerScope, authScope=scope, per=['instance']),
+      + h.packetPanels(rejectedScope=h.routerScope, authScope=scope, per=['instance'])
+      + [g.row('Segment (havip monitor)')] + segment,
       multi=true,
     ),
   },

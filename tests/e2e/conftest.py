@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from havip.lab.netns import Host, Lab, netns_unavailable_reason
-from havip.lab.processes import Router, keepalived_path, start_havip, start_keepalived, wait_for
+from havip.lab.processes import (
+    Router,
+    keepalived_path,
+    start_havip,
+    start_keepalived,
+    start_monitor,
+    wait_for,
+)
 
 NETNS_UNAVAILABLE = netns_unavailable_reason()
 
@@ -45,6 +52,11 @@ class Routers:
 
     def keepalived(self, host: Host, config: str) -> Router:
         router = start_keepalived(host, config, self.workdir / f"{host.name}-{len(self.started)}")
+        self.started.append(router)
+        return router
+
+    def monitor(self, host: Host, *extra: str) -> Router:
+        router = start_monitor(host, self.workdir / f"{host.name}-{len(self.started)}", *extra)
         self.started.append(router)
         return router
 

@@ -32,7 +32,7 @@ import pytest
 
 from havip.lab.configs import RouterSpec, keepalived_conf, prometheus_config
 from havip.lab.netns import Host, Lab
-from havip.lab.processes import METRICS_PORT, Router, start_havip, wait_for
+from havip.lab.processes import METRICS_PORT, Router, start_havip, start_monitor, wait_for
 from tests.observe.dashboard_queries import panel_queries, substitute_variables
 
 from .conftest import NETNS_UNAVAILABLE, holders, wait_single_holder
@@ -55,6 +55,11 @@ SENDS = 3
 TRACKED_LINK = "trk0"
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "alerts" / "havip.rules.yml"
+SEGMENT_JOB = "havip-monitor"
+SEGMENT_PORT = 10114
+"""`havip monitor` runs on the monitor host too, scraped as its own job, so that the segment
+panels of the fleet dashboard have data (it hears the group, the failovers and the crafted
+bad adverts)."""
 DASHBOARDS = REPO / "dashboards"
 
 
@@ -164,9 +169,18 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
             )
             for name in NAMES
         }
+        routers["segment-monitor"] = start_monitor(
+            monitor, workdir / "segment-monitor", metrics_listen=f"0.0.0.0:{SEGMENT_PORT}"
+        )
         rules = rules_with_short_for(workdir / "havip.rules.yml")
-        config = prometheus_config(list(TARGETS.values()), [str(rules)], job=JOB)
-        prometheus = Prometheus(monitor, workdir / "prometheus", config)
+        config = json.loads(prometheus_config(list(TARGETS.values()), [str(rules)], job=JOB))
+        config["scrape_configs"].append(
+            {
+                "job_name": SEGMENT_JOB,
+                "static_configs": [{"targets": [f"{MONITOR.split('/')[0]}:{SEGMENT_PORT}"]}],
+            }
+        )
+        prometheus = Prometheus(monitor, workdir / "prometheus", json.dumps(config, indent=2))
         try:
             prometheus.wait_ready()
             yield Monitored(lab, routers, prometheus, started)
@@ -306,7 +320,11 @@ def test_exactly_one_master_across_the_group(monitored: Monitored) -> None:
     wait_single_holder(m.lab, VIP, NAMES, "r1", timeout=20)
     wait_scraped(prometheus, NAMES)
 
-    health = {t["labels"]["instance"]: t["health"] for t in prometheus.targets()}
+    health = {
+        t["labels"]["instance"]: t["health"]
+        for t in prometheus.targets()
+        if t["labels"]["job"] == JOB
+    }
     assert health == dict.fromkeys(TARGETS.values(), "up")
     masters = prometheus.query(f'havip_vrrp_state{{job="{JOB}", state="master"}} == 1')
     assert [s["metric"]["instance"] for s in masters] == [TARGETS["r1"]]

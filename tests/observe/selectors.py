@@ -11,6 +11,7 @@ import re
 
 import promql_parser
 
+from havip.monitor.segment import MALFORMED_REASONS, EvictionKind, Field, PriorityClass
 from havip.observe import names
 from havip.proto.model import Reason, RejectReason, State
 
@@ -21,6 +22,10 @@ ENUM_LABEL_VALUES: dict[tuple[str, str], frozenset[str]] = {
     (names.VRRP_TRANSITIONS.name, "to_state"): frozenset(State),
     (names.VRRP_TRANSITIONS.name, "reason"): frozenset(Reason),
     (names.VRRP_PACKETS_REJECTED.name, "reason"): frozenset(RejectReason),
+    (names.MONITOR_DISAGREEMENT.name, "field"): frozenset(Field),
+    (names.MONITOR_ADVERTS.name, "priority_class"): frozenset(PriorityClass),
+    (names.MONITOR_PACKETS_MALFORMED.name, "reason"): frozenset(MALFORMED_REASONS),
+    (names.MONITOR_EVICTIONS.name, "kind"): frozenset(EvictionKind),
 }
 LITERAL_ALTERNATIVES = re.compile(r"^\w+(\|\w+)*$")
 

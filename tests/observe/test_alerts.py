@@ -116,6 +116,10 @@ def test_the_issue_alerts_exist() -> None:
         "HavipSlowFailover",
         "HavipScrapeDown",
         "HavipMetricsAbsent",
+        "HavipSegmentSplitBrain",
+        "HavipSegmentSilent",
+        "HavipSegmentMisconfigured",
+        "HavipSegmentMalformedPackets",
     }
     assert required - set(alert_ids()) == set()
 

@@ -139,8 +139,13 @@ def test_fleet_overview_answers_the_fleet_questions() -> None:
         "Advertisements received",
         "Rejected packets by reason",
         "Authentication failures by reason",
+        "Segment failovers",
+        "Segment malformed packets",
     ):
         assert titles[title] == "timeseries", title
+    for title in ("Segment split brain", "Segment silent groups", "Segment misconfigured groups"):
+        assert titles[title] == "stat", title
+    assert titles["Segment groups"] == "table"
 
 
 def test_instance_drilldown_answers_the_instance_questions() -> None:

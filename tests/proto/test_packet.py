@@ -22,7 +22,15 @@ from havip.proto.model import (
     IPAddress,
     RejectReason,
 )
-from havip.proto.packet import IPv4Header, decode, encode, parse_ipv4
+from havip.proto.packet import (
+    IPv4Header,
+    IPv6Header,
+    checksum_form,
+    decode,
+    encode,
+    parse_ipv4,
+    parse_ipv6,
+)
 
 SOURCE4 = IPv4Address("192.0.2.1")
 SOURCE6 = IPv6Address("fe80::1")
@@ -240,6 +248,26 @@ def test_v3_ipv4_decodes_either_checksum_mode() -> None:
     for mode in ChecksumMode:
         data = encode(advert, source=SOURCE4, destination=VRRP_MCAST_GROUP4, checksum_mode=mode)
         assert decode(data, source=SOURCE4, destination=VRRP_MCAST_GROUP4) == advert
+
+
+@pytest.mark.parametrize("mode", list(ChecksumMode))
+def test_checksum_form_tells_which_v3_ipv4_form_was_sent(mode: ChecksumMode) -> None:
+    advert = Advertisement(3, 9, 100, 100, many("198.51.100.0", 2))
+    data = encode(advert, source=SOURCE4, destination=VRRP_MCAST_GROUP4, checksum_mode=mode)
+    assert checksum_form(data, source=SOURCE4, destination=VRRP_MCAST_GROUP4) is mode
+
+
+def test_checksum_form_of_v2_and_ipv6_is_fixed_by_the_rfcs() -> None:
+    v2 = encode(Advertisement(2, 9, 100, 100, (VIP4,)), source=SOURCE4, destination=VIP4)
+    assert checksum_form(v2, source=SOURCE4, destination=VIP4) is ChecksumMode.MESSAGE_ONLY
+    v3 = encode(
+        Advertisement(3, 9, 100, 100, (VIP6,)),
+        source=SOURCE6,
+        destination=VRRP_MCAST_GROUP6,
+        checksum_mode=ChecksumMode.MESSAGE_ONLY,
+    )
+    form = checksum_form(v3, source=SOURCE6, destination=VRRP_MCAST_GROUP6)
+    assert form is ChecksumMode.PSEUDO_HEADER
 
 
 def test_v3_ipv6_uses_the_pseudo_header_whatever_the_mode() -> None:
@@ -602,3 +630,35 @@ def test_parse_ipv4_rejects_other_protocols_as_type(protocol: int) -> None:
         parse_ipv4(ipv4_datagram(V2_PASS, protocol=protocol))
     assert caught.value.reason is RejectReason.TYPE
     assert ("AH" in caught.value.detail) is (protocol == 51)
+
+
+def ipv6_datagram(
+    payload: bytes, *, hop_limit: int = 255, next_header: int = VRRP_PROTOCOL, **fields: int
+) -> bytes:
+    """An IPv6 fixed header from SOURCE6 to ff02::12 in front of `payload`."""
+    first = fields.get("first", 0x60)
+    length = fields.get("payload_length", len(payload))
+    fixed = struct.pack("!BxxxHBB", first, length, next_header, hop_limit)
+    return fixed + SOURCE6.packed + VRRP_MCAST_GROUP6.packed + payload
+
+
+def test_parse_ipv6_returns_header_fields_and_trimmed_payload() -> None:
+    message = v3_message(SOURCE6, VRRP_MCAST_GROUP6, (VIP6,), vrid=9, priority=10, field=50)
+    header, payload = parse_ipv6(ipv6_datagram(message, hop_limit=254) + b"pad")
+    assert header == IPv6Header(SOURCE6, VRRP_MCAST_GROUP6, 254, VRRP_PROTOCOL)
+    assert payload == message
+
+
+@pytest.mark.parametrize(
+    ("datagram", "reason"),
+    [
+        pytest.param(ipv6_datagram(b"")[:39], RejectReason.LENGTH, id="short-header"),
+        pytest.param(ipv6_datagram(b"x", payload_length=2), RejectReason.LENGTH, id="long-payload"),
+        pytest.param(ipv6_datagram(b"x", first=0x45), RejectReason.VERSION, id="version-4"),
+        pytest.param(ipv6_datagram(b"x", next_header=0), RejectReason.TYPE, id="hop-by-hop"),
+    ],
+)
+def test_parse_ipv6_errors(datagram: bytes, reason: RejectReason) -> None:
+    with pytest.raises(DecodeError) as caught:
+        parse_ipv6(datagram)
+    assert caught.value.reason is reason

@@ -1,0 +1,1 @@
+"""`havip monitor`: a passive observer of every VRRP group on a segment."""
