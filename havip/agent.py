@@ -67,6 +67,15 @@ class HeldReports:
         return pending
 
 
+def _uptime() -> float | None:
+    """Seconds since the machine booted (/proc/uptime), for vrrp_delay_after_boot."""
+    try:
+        with open("/proc/uptime") as uptime:
+            return float(uptime.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Agent:
     """Runs every configured VRRP instance until cancelled or signalled."""
 
@@ -90,7 +99,7 @@ class Agent:
         self._nursery: trio.Nursery | None = None
         self._receivers: Receivers | None = None
         self._reports = HeldReports()
-        self._timers: TimerScheduler[Driven] = TimerScheduler(self._on_timer)
+        self._timers: TimerScheduler[Driven | fx.PacerKey] = TimerScheduler(self._on_timer)
 
     @property
     def runtimes(self) -> list[InstanceRuntime]:
@@ -129,7 +138,11 @@ class Agent:
                 self._carry_out()
                 for name, event in self.hooks.initial_events():
                     self._feed(name, event)
-                supervisor.bring_up(now=trio.current_time())
+                uptime = _uptime()
+                now = trio.current_time()
+                supervisor.bring_up(now=now, uptime=uptime)
+                if supervisor.start_delay(now) > 0:  # keepalived's line
+                    log.info("Delaying startup for %g seconds", supervisor.start_delay(now))
                 self._carry_out()
                 nursery.start_soon(self._watch_links)
                 nursery.start_soon(self._watch_signals)
@@ -186,8 +199,12 @@ class Agent:
         self.supervisor.feed(name, event, trio.current_time())
         self._carry_out()
 
-    def _on_timer(self, driven: Driven, now: float) -> None:
-        machine = driven.machine
+    def _on_timer(self, key: Driven | fx.PacerKey, now: float) -> None:
+        if not isinstance(key, Driven):
+            self.supervisor.announce_due(key, now)
+            self._carry_out()
+            return
+        driven, machine = key, key.machine
         if machine.state is State.BACKUP and driven.endpoint is not None:
             deadline = machine.get_timer()
             if deadline is not None and deadline <= now and self._receivers is not None:
@@ -299,6 +316,8 @@ class Agent:
                 reports.append(effect)
             elif isinstance(effect, fx.ChangeVips):
                 executor.change_vips(effect)
+            elif isinstance(effect, fx.Firewall):
+                executor.firewall(effect)
             elif isinstance(effect, fx.Announce):
                 executor.announce(effect)
             elif isinstance(effect, fx.TakeoverDone):
@@ -325,6 +344,8 @@ class Agent:
                 self.supervisor.endpoint_failed(effect.key)
         elif isinstance(effect, fx.CloseEndpoint):
             self._receivers.close(effect.key)
+        elif isinstance(effect, fx.RearmPacer):
+            self._timers.set(effect.key, effect.deadline)
         elif isinstance(effect, fx.RemoveLeftovers):
             self._executor.remove_leftovers(effect)
         elif isinstance(effect, fx.GroupNotify):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.observer import (
     AnnouncementKind,
@@ -48,8 +49,22 @@ class ChangeVips:
 
 
 @dataclass(frozen=True, slots=True)
+class Firewall:
+    """no_accept: drop traffic to and from `addresses` while a non-owner master holds them
+    (`block`), or stop (`unblock`), in the nftables `table`."""
+
+    runtime: InstanceRuntime
+    op: Literal["block", "unblock"]
+    addresses: tuple[IPAddress, ...]
+    table: FirewallTable
+
+
+@dataclass(frozen=True, slots=True)
 class Announce:
-    """`count` rounds of gratuitous ARP (or unsolicited NA) for `addresses` on `device`."""
+    """`count` rounds of gratuitous ARP (or unsolicited NA) for `addresses` on `device`.
+
+    `paced`: frames that waited for `vrrp_garp_interval` / `vrrp_gna_interval` (counted, not
+    logged again)."""
 
     runtime: InstanceRuntime
     device: str
@@ -57,6 +72,20 @@ class Announce:
     addresses: tuple[IPAddress, ...]
     count: int
     kind: AnnouncementKind
+    paced: bool = False
+
+
+PacerKey = tuple[str, AnnouncementKind]
+"""(device, kind): the frames one announcement interval spaces."""
+
+
+@dataclass(frozen=True, slots=True)
+class RearmPacer:
+    """Paced announcements wait on `key`: call the supervisor's `announce_due` at `deadline`
+    (None: nothing waits)."""
+
+    key: PacerKey
+    deadline: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +133,7 @@ Effect = (
     Stepped
     | Transmit
     | ChangeVips
+    | Firewall
     | Announce
     | TakeoverDone
     | PacketDropped
@@ -111,6 +141,7 @@ Effect = (
     | CloseEndpoint
     | RemoveLeftovers
     | Rearm
+    | RearmPacer
     | GroupNotify
     | InterfaceTracked
     | InstancesChanged

@@ -96,6 +96,22 @@ class Executor:
             VipsChanged(effect.runtime, effect.op, changed, failures, began, trio.current_time())
         )
 
+    def firewall(self, effect: fx.Firewall) -> None:
+        """no_accept drop rules, logged in keepalived's words; a failure is logged, and the
+        VIPs are still added (keepalived carries on likewise)."""
+        name = effect.runtime.name
+        try:
+            if effect.op == "block":
+                done = self.net.block_vips(effect.table, effect.addresses)
+            else:
+                done = self.net.unblock_vips(effect.addresses)
+        except OSError as error:
+            log.error("VRRP_Instance(%s) cannot %s VIP traffic: %s", name, effect.op, error)
+            return
+        if done:
+            verb = "setting" if effect.op == "block" else "removing"
+            log.info("VRRP_Instance(%s) %s firewall drop rule for %s", name, verb, ", ".join(done))
+
     def announce(self, effect: fx.Announce) -> None:
         began = trio.current_time()
         try:
@@ -107,5 +123,7 @@ class Executor:
             log.error("cannot open a packet socket on %s: %s", effect.device, error)
             return
         self.observer.observe(
-            Announced(effect.runtime, effect.kind, sent, began, trio.current_time())
+            Announced(
+                effect.runtime, effect.kind, sent, began, trio.current_time(), paced=effect.paced
+            )
         )

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Sequence
 
 import trio
 
 from havip.config.model import LoadedConfig, SyncGroup, VrrpInstance
-from havip.notify.fifo import NOTIFY_STATES, NotifyFifo, NotifyKind
+from havip.notify.fifo import NOTIFY_STATES, NotifyFifo, NotifyKind, PriorityEvent
 from havip.notify.runner import (
     NotifyDispatcher,
     NotifyRun,
     NotifyScripts,
     RunAs,
     ScriptCommand,
+    run_command,
 )
 from havip.notify.security import (
     SECURITY_VIOLATION,
@@ -33,11 +35,17 @@ from havip.notify.security import (
     resolve_run_as,
     script_problem,
 )
-from havip.observer import ScriptChanged, ScriptRan
-from havip.proto.events import Output, StateChanged, TrackerChanged
+from havip.observer import ProcessTracked, ScriptChanged, ScriptRan
+from havip.proto.events import Output, PriorityChanged, StateChanged, TrackerChanged
 from havip.proto.model import State
-from havip.proto.trackers import Tracking, file_events, script_events
+from havip.proto.trackers import Tracking, file_events, process_events, script_events
 from havip.track.files import FileTracker, initialise_track_file
+from havip.track.processes import (
+    ProcessPattern,
+    ProcessQuorum,
+    ProcessTracker,
+    TrackedProcessSpec,
+)
 from havip.track.scripts import ScriptTracker, TrackScript
 
 log = logging.getLogger("havip")
@@ -58,7 +66,7 @@ class Hooks:
         self,
         config: LoadedConfig,
         feed: Feed,
-        report: Callable[[ScriptRan | ScriptChanged], None],
+        report: Callable[[ScriptRan | ScriptChanged | ProcessTracked], None],
         on_notify: Callable[[NotifyRun], None],
     ) -> None:
         self._config = config
@@ -67,15 +75,22 @@ class Hooks:
         self._on_notify = on_notify
         self._script_trackings: dict[str, list[Tracking]] = {}
         self._file_trackings: dict[str, list[Tracking]] = {}
+        self._process_trackings: dict[str, list[Tracking]] = {}
         self._collect_trackings()
         self._insecure = False
         self.scripts = self._script_trackers()
         self.files = self._file_trackers()
+        self.processes = self._process_tracker()
+        self._process_status = self.processes.first_reading() if self.processes else {}
         if self._insecure and not config.global_defs.enable_script_security:
             log.warning("%s", SECURITY_VIOLATION)
         self.instance_notify = {i.name: self._notify_scripts(i) for i in config.instances}
         self.group_notify = {g.name: self._notify_scripts(g) for g in config.sync_groups}
+        self._priority_notify = {i.name for i in config.instances if i.notify_priority_changes}
+        self._fifo_scripts: list[tuple[ScriptCommand, str]] = []
         self.dispatcher = NotifyDispatcher(on_done=self._notify_done, fifos=self._fifos())
+        self._fifo_scripts_running = 0
+        self._fifo_scripts_done = trio.Event()
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -83,8 +98,10 @@ class Hooks:
         config = self._config
         for instance in config.instances:
             self._add_trackings(instance, [instance.name])
+            self._add_process_trackings(instance, [instance.name])
         for group in config.sync_groups:
             self._add_trackings(group, list(group.members))
+            self._add_process_trackings(group, list(group.members))
 
     def _add_trackings(self, owner: VrrpInstance | SyncGroup, members: list[str]) -> None:
         for tracked in owner.track_scripts:
@@ -115,6 +132,38 @@ class Hooks:
                         default_reverse=track_file.reverse,
                     )
                 )
+
+    def _add_process_trackings(self, owner: VrrpInstance | SyncGroup, members: list[str]) -> None:
+        for tracked in owner.track_processes:
+            process = self._config.track_processes.get(tracked.name)
+            if process is None:
+                continue
+            for member in members:
+                self._process_trackings.setdefault(tracked.name, []).append(
+                    Tracking.resolve(
+                        member,
+                        tracked.weight,
+                        tracked.reverse,
+                        default_weight=process.weight,
+                        default_reverse=process.reverse,
+                    )
+                )
+
+    def _process_tracker(self) -> ProcessTracker | None:
+        """One poller for every tracked vrrp_track_process (None when none is tracked)."""
+        if not self._process_trackings:
+            return None
+        specs = []
+        for name in self._process_trackings:
+            process = self._config.track_processes[name]
+            pattern = ProcessPattern(
+                process.process, process.params, process.param_match, process.full_command
+            )
+            quorum = ProcessQuorum(
+                process.quorum, process.quorum_max, process.fork_delay, process.terminate_delay
+            )
+            specs.append(TrackedProcessSpec(name, pattern, quorum))
+        return ProcessTracker(specs, self._process_changed)
 
     def _run_as(self, user: str | None, group: str | None, what: str) -> RunAs | None:
         defs = self._config.global_defs
@@ -202,17 +251,39 @@ class Hooks:
         )
 
     def _fifos(self) -> list[NotifyFifo]:
+        """Open the notify FIFOs (one per path), and note the scripts that read them."""
         fifos = []
         defs = self._config.global_defs
-        for path in dict.fromkeys(p for p in (defs.notify_fifo, defs.vrrp_notify_fifo) if p):
-            fifo = NotifyFifo(path)
+        configs = {c.path: c for c in (defs.notify_fifo, defs.vrrp_notify_fifo) if c}
+        for path, config in configs.items():
+            owner = self._run_as(config.user, config.group, f"notify FIFO {path}")
+            if owner is None:
+                continue
+            fifo = NotifyFifo(path, (owner.uid, owner.gid))
             try:
                 fifo.open()
             except OSError as error:
                 log.error("notify FIFO %s cannot be opened: %s", path, error)
                 continue
             fifos.append(fifo)
+            if config.script is not None:
+                what = f"notify_fifo_script of {path}"
+                run_as = self._run_as(config.script_user, config.script_group, what)
+                command = self._command(config.script, run_as, what) if run_as else None
+                if command is not None:
+                    self._fifo_scripts.append((command, path))
         return fifos
+
+    async def _run_fifo_script(self, command: ScriptCommand, path: str) -> None:
+        """keepalived's notify_fifo_script: started once with the FIFO's path as its last
+        argument and never timed out; a reader ends when the FIFO is closed (shutdown)."""
+        try:
+            outcome = await run_command(command.argv((path,)), math.inf, command.run_as)
+            log.info("notify fifo script %s terminated: %s", command.line, outcome.detail)
+        finally:
+            self._fifo_scripts_running -= 1
+            if not self._fifo_scripts_running:
+                self._fifo_scripts_done.set()
 
     # --- events -------------------------------------------------------------------------------
 
@@ -225,7 +296,16 @@ class Hooks:
                 events += script_events(name, tracker.up, self._script_trackings[name])
         for name, file_tracker in self.files.items():
             events += file_events(name, file_tracker.value, self._file_trackings[name])
+        for name, up in self._process_status.items():
+            self._report(ProcessTracked(name, up))
+            events += process_events(name, up, self._process_trackings[name])
         return events
+
+    def _process_changed(self, name: str, up: bool) -> None:
+        self._process_status[name] = up
+        self._report(ProcessTracked(name, up))
+        for instance, event in process_events(name, up, self._process_trackings[name]):
+            self._feed(instance, event)
 
     def _script_result(self, name: str, ok: bool, duration: float, result: str) -> None:
         self._report(ScriptRan(name, ok, duration, result))
@@ -246,10 +326,20 @@ class Hooks:
             log.error("notify %s for %s %s: %s", run.command, run.name, run.result, run.detail)
 
     def outputs(self, name: str, outputs: Sequence[Output]) -> None:
-        """Notify scripts for every transition of instance `name`."""
+        """Notify scripts for every transition of instance `name`, and the FIFO line of each
+        priority change if it asked for `notify_priority_changes`."""
         for output in outputs:
             if isinstance(output, StateChanged):
                 self.notify("INSTANCE", name, output.new, output.priority)
+            elif isinstance(output, PriorityChanged) and name in self._priority_notify:
+                self._priority_changed(name, output.state, output.new)
+
+    def _priority_changed(self, name: str, state: State, priority: int) -> None:
+        """keepalived's MASTER_PRIORITY / BACKUP_PRIORITY line; none before start or after stop."""
+        if state in (State.INIT, State.STOP):
+            return
+        event: PriorityEvent = "MASTER_PRIORITY" if state is State.MASTER else "BACKUP_PRIORITY"
+        self.dispatcher.write_fifos("INSTANCE", name, event, priority)
 
     def notify(self, kind: NotifyKind, name: str, state: State, priority: int) -> None:
         word = NOTIFY_STATES.get(state.value)
@@ -267,15 +357,25 @@ class Hooks:
         """Notify delivery and every tracker, until cancelled."""
         async with trio.open_nursery() as nursery:
             await nursery.start(self.dispatcher.run)
+            for command, path in self._fifo_scripts:
+                self._fifo_scripts_running += 1
+                nursery.start_soon(self._run_fifo_script, command, path)
             for tracker in self.scripts.values():
                 nursery.start_soon(tracker.run)
             for file_tracker in self.files.values():
                 nursery.start_soon(file_tracker.run)
+            if self.processes is not None:
+                nursery.start_soon(self.processes.run)
             task_status.started()
 
     async def drain_stop_notifications(self) -> None:
+        """Wait (a little) for the STOP notify scripts, then close the FIFOs and let their
+        reading scripts finish the lines (they see the end of their input)."""
         with trio.move_on_after(STOP_NOTIFY_GRACE):
             await self.dispatcher.drain()
+            if self._fifo_scripts_running:
+                self.dispatcher.close()
+                await self._fifo_scripts_done.wait()
 
     def close(self) -> None:
         """Release what the configuration opened (the notify FIFOs)."""

@@ -107,7 +107,10 @@ class VipsChanged:
 
 @dataclass(frozen=True, slots=True)
 class Announced:
-    """`count` gratuitous ARPs or unsolicited NAs were sent for the instance's VIPs."""
+    """`count` gratuitous ARPs or unsolicited NAs were sent for the instance's VIPs.
+
+    `paced`: frames of an earlier round that waited for the announcement interval (the round
+    was logged when it began)."""
 
     runtime: InstanceRuntime
     kind: AnnouncementKind
@@ -115,6 +118,7 @@ class Announced:
     began: float
     ended: float
     trace: SpanIds | None = None
+    paced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +168,14 @@ class ScriptChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessTracked:
+    """A vrrp_track_process's quorum holds (`up`) or not, at start-up and on each change."""
+
+    name: str
+    up: bool
+
+
+@dataclass(frozen=True, slots=True)
 class InterfaceTracked:
     """A tracked interface is up or down."""
 
@@ -182,5 +194,6 @@ Report = (
     | Notified
     | ScriptRan
     | ScriptChanged
+    | ProcessTracked
     | InterfaceTracked
 )

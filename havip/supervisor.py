@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from havip.config.model import LoadedConfig, TrackedInterface
 from havip.config.model import VrrpInstance as InstanceConfig
@@ -24,13 +25,17 @@ from havip.effects import (
     CloseEndpoint,
     Effect,
     EndpointKey,
+    Firewall,
     GroupNotify,
     OpenEndpoint,
+    PacerKey,
     Rearm,
+    RearmPacer,
     RemoveLeftovers,
     TakeoverDone,
     Transmit,
 )
+from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.net.vrrpsock import Datagram
 from havip.observer import (
@@ -41,6 +46,7 @@ from havip.observer import (
     PacketDropped,
     Stepped,
 )
+from havip.pacing import Frame, Pacer
 from havip.proto import events, syncgroup
 from havip.proto.events import (
     AdvertReceived,
@@ -73,7 +79,7 @@ from havip.proto.model import (
     State,
 )
 from havip.proto.packet import decode, encode
-from havip.proto.trackers import file_tracker, script_tracker, weighted_event
+from havip.proto.trackers import file_tracker, process_tracker, script_tracker, weighted_event
 from havip.reload import ReloadPlan, plan_reload
 
 log = logging.getLogger("havip")
@@ -90,7 +96,12 @@ PEERS_PER_INSTANCE = 16
 """Routers remembered per instance (/status, the peers gauge); spoofed sources cannot grow it."""
 
 
-def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceSettings:
+def settings_for(
+    config: InstanceConfig,
+    skip_check_adv_addr: bool,
+    awaited_trackers: frozenset[str] = frozenset(),
+    sync_group: bool = False,
+) -> InstanceSettings:
     """The protocol's view of one configured instance."""
     auth = config.authentication
     return InstanceSettings(
@@ -112,6 +123,8 @@ def settings_for(config: InstanceConfig, skip_check_adv_addr: bool) -> InstanceS
         check_address_list=not (config.skip_check_adv_addr or skip_check_adv_addr),
         strict=config.strict_mode,
         unicast_peers=config.unicast_peers,
+        awaited_trackers=awaited_trackers,
+        sync_group=sync_group,
     )
 
 
@@ -179,6 +192,8 @@ class Supervisor:
         self.driven: dict[str, Driven] = {}
         self.links: dict[str, LinkInfo | None] = {}
         self._endpoints: dict[EndpointKey, _Endpoint] = {}
+        self._pacers: dict[PacerKey, Pacer] = {}
+        self._start_not_before: float | None = None
         self._groups = _sync_groups(config)
         self._checksum_mode = ChecksumMode(config.global_defs.v3_checksum_mode)
 
@@ -239,12 +254,28 @@ class Supervisor:
                     specs = tuple(s for s in driven.vip_specs if s.device == device)
                     self.effects.append(RemoveLeftovers(driven.runtime, link.index, specs))
 
-    def bring_up(self, names: Sequence[str] | None = None, now: float = 0.0) -> None:
-        """Feed instances (default: all) their link and tracker state, then start them."""
+    def bring_up(
+        self, names: Sequence[str] | None = None, now: float = 0.0, uptime: float | None = None
+    ) -> None:
+        """Feed instances (default: all, at start-up) their link and tracker state, then start
+        them; none leaves INIT before `vrrp_startup_delay` after start-up has passed, nor
+        before `vrrp_delay_after_boot` after boot (`uptime`: seconds since then, if known)."""
+        if self._start_not_before is None:
+            defs = self.config.global_defs
+            delay = defs.startup_delay
+            if uptime is not None:
+                delay = max(delay, defs.delay_after_boot - uptime)
+            self._start_not_before = now + delay
+        start = Start(not_before=self._start_not_before)
         for name in self.driven if names is None else names:
             driven = self.driven[name]
             self._feed_links(driven, now)
-            self._feed(driven, Start(), now)
+            self._feed(driven, start, now)
+            self.effects.append(Rearm(driven))  # a start delay is a deadline without outputs
+
+    def start_delay(self, now: float) -> float:
+        """How long instances are still held in INIT by the start-up delays."""
+        return 0.0 if self._start_not_before is None else max(0.0, self._start_not_before - now)
 
     def shutdown(self, reason: Reason, now: float) -> None:
         """Stop every instance: a master sends priority 0 and releases its VIPs."""
@@ -339,6 +370,25 @@ class Supervisor:
         runtime.peers[source] = (machine.master_priority, now)
         self.effects.append(Rearm(driven))
 
+    def announce_due(self, key: PacerKey, now: float) -> None:
+        """The spaced announcements waiting on `key` may go: send the ones whose turn came."""
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            return
+        by_owner: dict[str, list[Frame]] = {}
+        for frame in pacer.due(now):
+            by_owner.setdefault(frame.owner, []).append(frame)
+        device, kind = key
+        for owner, frames in by_owner.items():
+            driven = self.driven.get(owner)
+            if driven is not None:
+                addresses = tuple(f.address for f in frames)
+                mac = frames[0].mac
+                self.effects.append(
+                    Announce(driven.runtime, device, mac, addresses, 1, kind, paced=True)
+                )
+        self.effects.append(RearmPacer(key, pacer.deadline()))
+
     def links_changed(self, links: Mapping[str, LinkInfo | None], now: float) -> None:
         """The links as they are now: faults, sources and endpoints follow them."""
         before = self.links
@@ -375,6 +425,8 @@ class Supervisor:
         self.config = new
         self._checksum_mode = ChecksumMode(new.global_defs.v3_checksum_mode)
         self._groups = _sync_groups(new)
+        for (_device, kind), pacer in self._pacers.items():
+            pacer.interval = self._announce_interval(kind)
         return PendingReload(plan, tuple(removed))
 
     def reconfigure(
@@ -388,7 +440,7 @@ class Supervisor:
             changed.append(self._reconfigure(driven, config))
             if driven.endpoint is not None and driven.endpoint in self._endpoints:
                 self._endpoints[driven.endpoint].window = None
-            settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
+            settings = self._settings(config)
             self._feed(driven, Reconfigure(settings, self._tracker_names(driven)), now)
             driven.retired_specs = ()
             self._feed_links(driven, now)
@@ -404,7 +456,7 @@ class Supervisor:
     # --- instances ----------------------------------------------------------------------------
 
     def _create(self, config: InstanceConfig) -> Driven:
-        settings = settings_for(config, self.config.global_defs.skip_check_adv_addr)
+        settings = self._settings(config)
         runtime = InstanceRuntime(
             name=config.name,
             vrid=config.vrid,
@@ -429,6 +481,29 @@ class Supervisor:
         runtime.sync_group = self._group_of(config.name)
         return runtime
 
+    def _settings(self, config: InstanceConfig) -> InstanceSettings:
+        defs = self.config.global_defs
+        return settings_for(
+            config,
+            defs.skip_check_adv_addr,
+            self._awaited_scripts(config),
+            sync_group=self._group_of(config.name) is not None,
+        )
+
+    def _awaited_scripts(self, config: InstanceConfig) -> frozenset[str]:
+        """The weight-0 track scripts (the instance's and its sync group's) whose first result
+        the instance waits for in INIT, as keepalived does."""
+        tracked = list(config.track_scripts)
+        for group in self.config.sync_groups:
+            if config.name in group.members:
+                tracked += group.track_scripts
+        scripts = self.config.scripts
+        return frozenset(
+            script_tracker(t.name)
+            for t in tracked
+            if t.name in scripts and (scripts[t.name].weight if t.weight is None else t.weight) == 0
+        )
+
     def _group_of(self, name: str) -> str | None:
         return next((g.name for g in self.config.sync_groups if name in g.members), None)
 
@@ -447,13 +522,16 @@ class Supervisor:
         names.update(interface_tracker(t.name) for t in self._tracked_interfaces(driven))
         scripts = [t.name for t in config.track_scripts]
         files = [t.name for t in config.track_files]
+        processes = [t.name for t in config.track_processes]
         for group in self.config.sync_groups:
             if config.name in group.members:
                 names.add(syncgroup.group_tracker(group.name))
                 scripts += [t.name for t in group.track_scripts]
                 files += [t.name for t in group.track_files]
+                processes += [t.name for t in group.track_processes]
         names.update(script_tracker(name) for name in scripts)
         names.update(file_tracker(name) for name in files)
+        names.update(process_tracker(name) for name in processes)
         return frozenset(names)
 
     def _feed_links(self, driven: Driven, now: float) -> None:
@@ -492,13 +570,17 @@ class Supervisor:
                 runtime.adverts_sent += 1
                 self._transmit(driven, output.advert)
             elif isinstance(output, InstallVips):
+                self._firewall(driven, "block", driven.vip_specs)  # before they are reachable
                 effects.append(ChangeVips(runtime, "add", driven.vip_specs))
             elif isinstance(output, ReleaseVips):
                 effects.append(ChangeVips(runtime, "remove", driven.vip_specs))
+                self._firewall(driven, "unblock", driven.vip_specs)
+                for pacer in self._pacers.values():
+                    pacer.forget(driven.config.name)
             elif isinstance(output, UpdateVips):
                 self._update_vips(driven, output)
             elif isinstance(output, events.Announce):
-                self._announce(driven, output.count)
+                self._announce(driven, output.count, now)
             elif isinstance(output, StateChanged) and output.new is State.MASTER:
                 takeover = output
         if takeover is not None:
@@ -510,6 +592,8 @@ class Supervisor:
             for output in outputs:
                 if isinstance(output, StateChanged):
                     orders += group.member_state(name, output.old, output.new)
+                elif isinstance(output, events.WantsMaster):
+                    orders += group.member_wants_master(name, output.wanted)
             self._follow(orders, now)
 
     def _follow(self, orders: Sequence[syncgroup.SyncOutput], now: float) -> None:
@@ -541,11 +625,28 @@ class Supervisor:
         retired = tuple(s for s in driven.retired_specs if s.interface.ip in removed)
         if retired:
             self.effects.append(ChangeVips(driven.runtime, "remove", retired))
+            self._firewall(driven, "unblock", retired)
         fresh = tuple(s for s in driven.vip_specs if s.interface.ip in added)
         if fresh:
+            self._firewall(driven, "block", fresh)
             self.effects.append(ChangeVips(driven.runtime, "add", fresh))
 
-    def _announce(self, driven: Driven, count: int) -> None:
+    def _firewall(
+        self, driven: Driven, op: Literal["block", "unblock"], specs: Sequence[VipSpec]
+    ) -> None:
+        """keepalived's accept mode: a master that does not own its VIPs (priority below 255)
+        and is not in accept mode drops traffic to them, through nftables."""
+        config = driven.config
+        if config.accept or config.priority == 255:
+            return
+        defs = self.config.global_defs
+        table = FirewallTable(
+            defs.nftables or "keepalived", defs.nftables_priority, defs.nftables_counters
+        )
+        addresses = tuple(spec.interface.ip for spec in specs)
+        self.effects.append(Firewall(driven.runtime, op, addresses, table))
+
+    def _announce(self, driven: Driven, count: int, now: float) -> None:
         for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
             link = self.links.get(device)
             if link is None or not link.up:
@@ -553,10 +654,38 @@ class Supervisor:
             addresses = tuple(s.interface.ip for s in driven.vip_specs if s.device == device)
             for kind, version in _ANNOUNCEMENTS:
                 mine = tuple(a for a in addresses if a.version == version)
-                if mine:
+                if not mine:
+                    continue
+                interval = self._announce_interval(kind)
+                if interval <= 0:
                     self.effects.append(
                         Announce(driven.runtime, device, link.mac, mine, count, kind)
                     )
+                    continue
+                self._announce_paced(driven, (device, kind), link.mac, mine, count, now)
+
+    def _announce_interval(self, kind: AnnouncementKind) -> float:
+        defs = self.config.global_defs
+        return defs.garp_interval if kind == "garp" else defs.gna_interval
+
+    def _announce_paced(
+        self,
+        driven: Driven,
+        key: PacerKey,
+        mac: bytes,
+        addresses: tuple[IPAddress, ...],
+        count: int,
+        now: float,
+    ) -> None:
+        """`count` rounds through the device's pacer: what may go now goes, the rest waits."""
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            pacer = self._pacers[key] = Pacer(self._announce_interval(key[1]))
+        frames = tuple(Frame(driven.config.name, key[0], mac, a) for a in addresses)
+        now_sent = tuple(f.address for f in pacer.offer(frames, count, now))
+        # Reported even when all of it waits: it is the round's log line ("Sending/queueing").
+        self.effects.append(Announce(driven.runtime, key[0], mac, now_sent, 1, key[1]))
+        self.effects.append(RearmPacer(key, pacer.deadline()))
 
     # --- links and endpoints ------------------------------------------------------------------
 

@@ -125,6 +125,7 @@ def _trackers(instance: VrrpInstance) -> list[str]:
         *(f"interface {t.name}{weight(t.weight)}" for t in instance.track_interfaces),
         *(f"script {t.name}{weight(t.weight)}" for t in instance.track_scripts),
         *(f"file {t.name}{weight(t.weight)}" for t in instance.track_files),
+        *(f"process {t.name}{weight(t.weight)}" for t in instance.track_processes),
     ]
 
 

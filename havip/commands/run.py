@@ -137,6 +137,7 @@ async def _serve(
             for tracked in tracks
         },
         instances=[instance.name for instance in config.instances],
+        processes=config.track_processes,
     )
     observers: list[Observer] = [metrics, logs, tracking, tracing]
     agent = Agent(

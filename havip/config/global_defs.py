@@ -7,6 +7,7 @@ keepalived logs "Unknown keyword" for it and carries on, so a shared file still 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import fields, replace
 from decimal import Decimal
@@ -15,7 +16,7 @@ from typing import Any
 
 from havip.config.diagnostics import Diagnostics
 from havip.config.keepalived_keywords import GLOBAL_DEFS_NOT_IMPLEMENTED
-from havip.config.model import GlobalDefs
+from havip.config.model import GlobalDefs, NotifyFifoConfig
 from havip.config.parser import Statement
 from havip.config.sections import Handler, Section, walk
 from havip.config.values import (
@@ -29,6 +30,7 @@ from havip.config.values import (
 )
 
 _UINT_MAX = 2**32 - 1
+_NFT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,255}")
 CHECKSUM_MODES = ("pseudo_header", "message_only")
 
 
@@ -45,6 +47,10 @@ def read_repeat(statement: Statement, diagnostics: Diagnostics) -> int | None:
         diagnostics.warning(statement.location, f"{statement.keyword} must be at least 1; using 1")
         return 1
     return value
+
+
+def _user_group(words: list[str] | tuple[str, ...]) -> tuple[str | None, str | None]:
+    return (words[0] if words else None, words[1] if len(words) > 1 else None)
 
 
 def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> GlobalDefs:
@@ -86,13 +92,33 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         return read
 
     def interval(field: str) -> Handler:
+        """The gap between announcements on an interface; 0 (keepalived's default, in its
+        sample file) means none."""
+
         def read(s: Statement) -> None:
-            value = read_seconds(
-                s, Decimal("0.000001"), Decimal(_UINT_MAX // 1_000_000), diagnostics
-            )
+            value = read_seconds(s, Decimal(0), Decimal(_UINT_MAX // 1_000_000), diagnostics)
             store(field, None if value is None else float(value))
 
         return read
+
+    def startup_delay(s: Statement) -> None:
+        """keepalived's vrrp_startup_delay: milliseconds resolution, from 1 ms."""
+        value = read_seconds(s, Decimal("0.001"), Decimal(_UINT_MAX // 1_000_000), diagnostics)
+        store("startup_delay", None if value is None else float(value))
+
+    def nftables(s: Statement) -> None:
+        """`nftables [TABLE]`: the no_accept firewall's table (keepalived's default name)."""
+        if len(s.args) > 1:
+            diagnostics.error(s.location, "nftables: expected '[TABLE]'")
+        elif s.args and not _NFT_NAME.fullmatch(s.args[0]):
+            diagnostics.error(s.location, f"nftables: '{s.args[0]}' is not a valid table name")
+        else:
+            store("nftables", s.args[0] if s.args else "keepalived")
+
+    def delay_after_boot(s: Statement) -> None:
+        """keepalived's vrrp_delay_after_boot: seconds since boot (the agent reads the uptime)."""
+        value = read_seconds(s, Decimal("0.001"), Decimal(_UINT_MAX // 1_000_000), diagnostics)
+        store("delay_after_boot", None if value is None else float(value))
 
     def flag(field: str) -> Handler:
         def read(s: Statement) -> None:
@@ -118,17 +144,32 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         store("script_user", s.args[0])
         store("script_group", s.args[1] if len(s.args) == 2 else None)
 
+    fifos: dict[str, tuple[str, str | None, str | None]] = {}
+    fifo_scripts: dict[str, tuple[Statement, str, str | None, str | None]] = {}
+
     def fifo(field: str) -> Handler:
+        """`notify_fifo PATH [USER [GROUP]]`; keepalived keeps the first and ignores repeats."""
+
         def read(s: Statement) -> None:
-            if not s.args:
-                diagnostics.error(s.location, f"{s.keyword}: expected the path of a FIFO")
-                return
-            if len(s.args) > 1:
-                diagnostics.warning(
-                    s.location,
-                    f"{s.keyword}: a FIFO owner user/group is not implemented by havip; ignored",
-                )
-            store(field, s.args[0])
+            if not s.args or len(s.args) > 3:
+                diagnostics.error(s.location, f"{s.keyword}: expected 'PATH [USER [GROUP]]'")
+            elif field in fifos:
+                diagnostics.warning(s.location, f"{s.keyword} already specified; ignored")
+            else:
+                fifos[field] = (s.args[0], *_user_group(s.args[1:]))
+
+        return read
+
+    def fifo_script(field: str) -> Handler:
+        """`notify_fifo_script COMMAND [USER [GROUP]]`: runs with the FIFO's path appended."""
+
+        def read(s: Statement) -> None:
+            if not s.args or len(s.args) > 3:
+                diagnostics.error(s.location, f"{s.keyword}: expected 'COMMAND [USER [GROUP]]'")
+            elif field in fifo_scripts:
+                diagnostics.warning(s.location, f"{s.keyword} already specified; ignored")
+            else:
+                fifo_scripts[field] = (s, s.args[0], *_user_group(s.args[1:]))
 
         return read
 
@@ -169,6 +210,8 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         ),
         "vrrp_garp_interval": interval("garp_interval"),
         "vrrp_gna_interval": interval("gna_interval"),
+        "vrrp_startup_delay": startup_delay,
+        "vrrp_delay_after_boot": delay_after_boot,
         "vrrp_min_garp": min_garp_handler,
         "vrrp_strict": flag("vrrp_strict"),
         "vrrp_skip_check_adv_addr": optional_bool("skip_check_adv_addr"),
@@ -176,6 +219,14 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         "script_user": script_user,
         "notify_fifo": fifo("notify_fifo"),
         "vrrp_notify_fifo": fifo("vrrp_notify_fifo"),
+        "notify_fifo_script": fifo_script("notify_fifo"),
+        "vrrp_notify_fifo_script": fifo_script("vrrp_notify_fifo"),
+        "vrrp_notify_priority_changes": optional_bool("notify_priority_changes"),
+        "nftables": nftables,
+        "nftables_priority": lambda s: store(
+            "nftables_priority", read_int(s, -(2**31), 2**31 - 1, diagnostics)
+        ),
+        "nftables_counters": flag("nftables_counters"),
         "havip_vrrp_v3_checksum": checksum,
         "vrrp_priority": lambda s: store("process_priority", read_int(s, -20, 19, diagnostics)),
         "vrrp_rt_priority": lambda s: store("realtime_priority", read_int(s, 1, 99, diagnostics)),
@@ -186,6 +237,19 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
     section = Section("global_defs", handlers, ignored=GLOBAL_DEFS_NOT_IMPLEMENTED)
     for block in blocks:
         walk(section, block.block or (), diagnostics)
+    for field, (path, user, group) in fifos.items():
+        script = fifo_scripts.get(field)
+        if script is None:
+            store(field, NotifyFifoConfig(path, user, group))
+        else:
+            store(field, NotifyFifoConfig(path, user, group, *script[1:]))
+    for field, (statement, *_rest) in fifo_scripts.items():
+        if field not in fifos:
+            diagnostics.warning(
+                statement.location,
+                f"{statement.keyword} without {field}: ignored (keepalived runs it only for a "
+                "FIFO it opens)",
+            )
     defaults = GlobalDefs(
         **{f.name: values[f.name] for f in fields(GlobalDefs) if f.name in values}
     )

@@ -30,6 +30,7 @@ from havip.config.model import (
     IPAddress,
     TrackedFile,
     TrackedInterface,
+    TrackedProcess,
     TrackedScript,
     VirtualAddress,
     VrrpInstance,
@@ -41,6 +42,7 @@ from havip.config.tracking import (
     Reference,
     read_tracked_files,
     read_tracked_interfaces,
+    read_tracked_processes,
     read_tracked_scripts,
 )
 from havip.config.values import (
@@ -72,6 +74,7 @@ class InstanceReading:
     vrid_location: Location
     script_references: tuple[Reference, ...]
     file_references: tuple[Reference, ...]
+    process_references: tuple[Reference, ...] = ()
 
 
 T = TypeVar("T")
@@ -111,13 +114,16 @@ class _Draft:
     track_interfaces: tuple[TrackedInterface, ...] = ()
     track_scripts: tuple[TrackedScript, ...] = ()
     track_files: tuple[TrackedFile, ...] = ()
+    track_processes: tuple[TrackedProcess, ...] = ()
     script_references: tuple[Reference, ...] = ()
     file_references: tuple[Reference, ...] = ()
+    process_references: tuple[Reference, ...] = ()
     notify: dict[str, str | None] = field(default_factory=dict)
     accept: bool | None = None
     dont_track_primary: bool = False
     strict_mode: bool | None = None
     skip_check_adv_addr: bool | None = None
+    notify_priority_changes: bool | None = None
 
 
 class _InstanceReader:
@@ -151,11 +157,13 @@ class _InstanceReader:
                 "track_interface": self._track_interfaces,
                 "track_script": self._track_scripts,
                 "track_file": self._track_files,
+                "track_process": self._track_processes,
                 "accept": self._accept,
                 "no_accept": self._no_accept,
                 "dont_track_primary": self._dont_track_primary,
                 "strict_mode": self._strict_mode,
                 "skip_check_adv_addr": self._skip_check_adv_addr,
+                "notify_priority_changes": self._notify_priority_changes,
                 "auth_hmac": self._auth_hmac,
                 **notify,
             },
@@ -357,6 +365,11 @@ class _InstanceReader:
         self.draft.track_files += tracked
         self.draft.file_references += references
 
+    def _track_processes(self, s: Statement) -> None:
+        tracked, references = read_tracked_processes(s.block or (), self.diagnostics)
+        self.draft.track_processes += tracked
+        self.draft.process_references += references
+
     def _notify(self, s: Statement) -> None:
         self.draft.notify[s.keyword] = read_notify(s, self.diagnostics)
 
@@ -377,6 +390,9 @@ class _InstanceReader:
     def _skip_check_adv_addr(self, s: Statement) -> None:
         self.draft.skip_check_adv_addr = read_optional_bool(s, self.diagnostics)
 
+    def _notify_priority_changes(self, s: Statement) -> None:
+        self.draft.notify_priority_changes = read_optional_bool(s, self.diagnostics)
+
 
 _NOTIFY_STATES = ("master", "backup", "fault", "stop")
 _BLOCK_KEYWORDS = (
@@ -388,6 +404,7 @@ _BLOCK_KEYWORDS = (
     "track_interface",
     "track_script",
     "track_file",
+    "track_process",
 )
 
 
@@ -486,9 +503,15 @@ class _Settler:
             dont_track_primary=draft.dont_track_primary,
             strict_mode=strict,
             skip_check_adv_addr=_pick(draft.skip_check_adv_addr, self.globals.skip_check_adv_addr),
+            notify_priority_changes=draft.notify_priority_changes,
+            track_processes=draft.track_processes,
         )
         return InstanceReading(
-            instance, draft.vrid.location, draft.script_references, draft.file_references
+            instance,
+            draft.vrid.location,
+            draft.script_references,
+            draft.file_references,
+            draft.process_references,
         )
 
     def family(self) -> Family:

@@ -39,7 +39,6 @@ SKIPPED_TOP_LEVEL: dict[str, str] = {
     "linkbeat_interfaces": _NOT_YET,
     "interface_up_down_delays": _NOT_YET,
     "garp_group": _NOT_YET,
-    "vrrp_track_process": _NOT_YET,
 }
 
 GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
@@ -59,10 +58,10 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "lvs_netlink_monitor_rcv_bufs_force", "lvs_notify_fifo", "lvs_notify_fifo_script",
         "lvs_process_name", "lvs_sync_daemon", "lvs_timeouts",
         "max_auto_priority", "min_auto_priority_delay",
-        "nftables", "nftables_counters", "nftables_ifindex", "nftables_ipvs",
-        "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "nftables_priority",
+        "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
+        "nftables_ipvs_start_fwmark",
         "no_checker_emails", "no_email_faults", "notification_email", "notification_email_from",
-        "notify_fifo_script", "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force",
+        "process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force",
         "process_name", "process_names", "random_seed", "reload_check_config", "reload_file",
         "reload_repeat", "reload_time_file", "rs_init_notifies",
         "shutdown_script", "shutdown_script_timeout", "smtp_alert", "smtp_alert_checker",
@@ -74,10 +73,13 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "vrrp_higher_prio_send_advert", "vrrp_ipsets", "vrrp_iptables",
         "vrrp_lower_prio_no_advert", "vrrp_netlink_cmd_rcv_bufs",
         "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
-        "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_notify_fifo_script",
-        "vrrp_notify_priority_changes", "vrrp_process_name",
-        "vrrp_rx_bufs_multiplier",
-        "vrrp_rx_bufs_policy", "vrrp_startup_delay", "vrrp_vmac_garp_intvl",
+        "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_process_name", "vrrp_rx_bufs_multiplier",
+        "vrrp_rx_bufs_policy", "vrrp_vmac_garp_intvl",
+        # keepalived 2.3's additions
+        "dbus_no_interface_name", "iproute_etc_dir", "iproute_usr_dir", "json_dump_file",
+        "json_version", "set_supplementary_groups", "snmp_rs_stats_update_interval",
+        "snmp_vs_stats_update_interval", "state_dump_file", "stats_dump_file",
+        "use_symlink_paths", "v3_checksum_as_v2", "vrrp_owner_ignore_adverts",
     }
 )  # fmt: skip
 
@@ -87,18 +89,19 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
         "garp_lower_prio_delay", "garp_lower_prio_repeat", "higher_prio_send_advert",
         "kernel_rx_buf_size", "linkbeat_use_polling", "lower_prio_no_advert",
         "lvs_sync_daemon_interface", "mcast_dst_ip", "native_ipv6", "no_virtual_ipaddress",
-        "notify_deleted", "notify_master_rx_lower_pri", "notify_priority_changes",
-        "old_unicast_checksum", "promote_secondaries", "smtp_alert", "timer_expired_backup",
-        "track_bfd", "track_process", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
+        "notify_deleted", "notify_master_rx_lower_pri", "old_unicast_checksum",
+        "promote_secondaries", "smtp_alert", "timer_expired_backup",
+        "track_bfd", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
         "use_ipvlan", "use_vmac", "use_vmac_addr", "v3_checksum_as_v2", "virtual_routes",
         "virtual_rules", "vmac_garp_intvl", "vmac_xmit_base", "vrf",
+        "owner_ignore_adverts", "thread_timer_expired",
     }
 )  # fmt: skip
 
 SYNC_GROUP_NOT_IMPLEMENTED = _not_implemented(
     {
-        "global_tracking", "notify_deleted", "notify_priority_changes", "smtp_alert",
-        "sync_group_tracking_weight", "track_bfd", "track_process",
+        "global_tracking", "notify_deleted", "smtp_alert",
+        "sync_group_tracking_weight", "track_bfd",
     }
 )  # fmt: skip
 

@@ -19,6 +19,8 @@ IPAddress = IPv4Address | IPv6Address
 IPInterface = IPv4Interface | IPv6Interface
 InitialState = Literal["MASTER", "BACKUP"]
 ChecksumModeName = Literal["pseudo_header", "message_only"]
+ParamMatch = Literal["none", "exact", "partial", "initial"]
+"""How a vrrp_track_process compares the arguments of a command line (keepalived's)."""
 
 VRRP_MCAST_GROUP4 = IPv4Address("224.0.0.18")
 VRRP_MCAST_GROUP6 = IPv6Address("ff02::12")
@@ -69,6 +71,36 @@ class TrackedFile:
     name: str
     weight: int | None
     reverse: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedProcess:
+    """`weight`/`reverse` None mean: use the vrrp_track_process's own weight/reverse."""
+
+    name: str
+    weight: int | None
+    reverse: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpTrackProcess:
+    """A `vrrp_track_process`: up while quorum..quorum_max processes match (None: no maximum).
+
+    `params` are the words after the name in `process`; `param_match` is none, exact, partial
+    or initial; `full_command` matches argv[0] of the command line instead of the name."""
+
+    name: str
+    process: str
+    params: tuple[str, ...] | None
+    param_match: ParamMatch
+    full_command: bool
+    weight: int
+    reverse: bool
+    quorum: int
+    quorum_max: int | None
+    fork_delay: float
+    terminate_delay: float
+    location: Location = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +173,9 @@ class VrrpInstance:
     dont_track_primary: bool
     strict_mode: bool
     skip_check_adv_addr: bool
+    notify_priority_changes: bool | None = None
+    """MASTER_PRIORITY / BACKUP_PRIORITY FIFO lines; None: the sync group's, else global."""
+    track_processes: tuple[TrackedProcess, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +191,22 @@ class SyncGroup:
     track_scripts: tuple[TrackedScript, ...]
     track_files: tuple[TrackedFile, ...]
     location: Location = field(compare=False)
+    notify_priority_changes: bool | None = None
+    track_processes: tuple[TrackedProcess, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyFifoConfig:
+    """`notify_fifo PATH [USER [GROUP]]` (or `vrrp_notify_fifo`) with its `notify_fifo_script
+    COMMAND [USER [GROUP]]`: the owner is given to a FIFO havip creates (default: the default
+    script user, as keepalived); the script, run with PATH appended, reads the lines."""
+
+    path: str
+    user: str | None = None
+    group: str | None = None
+    script: str | None = None
+    script_user: str | None = None
+    script_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +224,21 @@ class GlobalDefs:
     garp_master_refresh_repeat: int = 1
     garp_interval: float = 0.0
     gna_interval: float = 0.0
+    startup_delay: float = 0.0
+    delay_after_boot: float = 0.0
+    """`vrrp_delay_after_boot`: hold instances until this long after the machine booted."""
     vrrp_strict: bool = False
     skip_check_adv_addr: bool = False
     enable_script_security: bool = False
     script_user: str | None = None
     script_group: str | None = None
-    notify_fifo: str | None = None
-    vrrp_notify_fifo: str | None = None
+    notify_fifo: NotifyFifoConfig | None = None
+    vrrp_notify_fifo: NotifyFifoConfig | None = None
+    notify_priority_changes: bool = False
+    nftables: str | None = None
+    """`nftables [TABLE]`: the table for no_accept drop rules (None: `keepalived` if needed)."""
+    nftables_priority: int = -1
+    nftables_counters: bool = False
     v3_checksum_mode: ChecksumModeName = "pseudo_header"
     process_priority: int | None = None
     """`vrrp_priority`: the nice value of the agent's loop, -20 (highest) to 19."""
@@ -202,3 +261,4 @@ class LoadedConfig:
     sync_groups: tuple[SyncGroup, ...]
     warnings: tuple[Diagnostic, ...] = field(compare=False)
     files: tuple[str, ...] = field(compare=False)
+    track_processes: Mapping[str, VrrpTrackProcess] = field(default_factory=dict)

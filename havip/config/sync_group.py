@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 from havip.config.diagnostics import Diagnostics
 from havip.config.keepalived_keywords import SYNC_GROUP_NOT_IMPLEMENTED
-from havip.config.model import SyncGroup, TrackedFile, TrackedInterface, TrackedScript
+from havip.config.model import (
+    SyncGroup,
+    TrackedFile,
+    TrackedInterface,
+    TrackedProcess,
+    TrackedScript,
+)
 from havip.config.parser import Statement
 from havip.config.scripts import read_notify
 from havip.config.sections import Section, walk
@@ -14,11 +20,15 @@ from havip.config.tracking import (
     Reference,
     read_tracked_files,
     read_tracked_interfaces,
+    read_tracked_processes,
     read_tracked_scripts,
 )
+from havip.config.values import read_optional_bool
 
 _NOTIFY_KEYWORDS = ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop")
-_BLOCK_KEYWORDS = frozenset({"group", "track_interface", "track_script", "track_file"})
+_BLOCK_KEYWORDS = frozenset(
+    {"group", "track_interface", "track_script", "track_file", "track_process"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +39,7 @@ class SyncGroupReading:
     members: tuple[Reference, ...]
     script_references: tuple[Reference, ...]
     file_references: tuple[Reference, ...]
+    process_references: tuple[Reference, ...] = ()
 
 
 def read_sync_group(statement: Statement, diagnostics: Diagnostics) -> SyncGroupReading | None:
@@ -43,6 +54,9 @@ def read_sync_group(statement: Statement, diagnostics: Diagnostics) -> SyncGroup
     files: tuple[TrackedFile, ...] = ()
     script_references: tuple[Reference, ...] = ()
     file_references: tuple[Reference, ...] = ()
+    processes: tuple[TrackedProcess, ...] = ()
+    process_references: tuple[Reference, ...] = ()
+    priority_changes: bool | None = None
 
     def group(s: Statement) -> None:
         for line in s.block or ():
@@ -74,11 +88,23 @@ def read_sync_group(statement: Statement, diagnostics: Diagnostics) -> SyncGroup
         files += tracked
         file_references += references
 
+    def track_process(s: Statement) -> None:
+        nonlocal processes, process_references
+        tracked, references = read_tracked_processes(s.block or (), diagnostics)
+        processes += tracked
+        process_references += references
+
+    def notify_priority_changes(s: Statement) -> None:
+        nonlocal priority_changes
+        priority_changes = read_optional_bool(s, diagnostics)
+
     handlers = {
         "group": group,
+        "notify_priority_changes": notify_priority_changes,
         "track_interface": track_interface,
         "track_script": track_script,
         "track_file": track_file,
+        "track_process": track_process,
         **dict.fromkeys(_NOTIFY_KEYWORDS, notify_script),
     }
     section = Section(
@@ -113,5 +139,9 @@ def read_sync_group(statement: Statement, diagnostics: Diagnostics) -> SyncGroup
         track_scripts=scripts,
         track_files=files,
         location=statement.location,
+        notify_priority_changes=priority_changes,
+        track_processes=processes,
     )
-    return SyncGroupReading(sync_group, tuple(members), script_references, file_references)
+    return SyncGroupReading(
+        sync_group, tuple(members), script_references, file_references, process_references
+    )

@@ -1,4 +1,5 @@
-"""Read track_interface, track_script and track_file blocks (of instances and sync groups).
+"""Read track_interface, track_script, track_file and track_process blocks (of instances and
+sync groups).
 
 Each line is `NAME [weight N [reverse|noreverse]]`. Names of scripts and files are checked
 against their definitions later, once the whole file is read, so each entry keeps its location.
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from havip.config.diagnostics import Diagnostics, Location
-from havip.config.model import TrackedFile, TrackedInterface, TrackedScript
+from havip.config.model import TrackedFile, TrackedInterface, TrackedProcess, TrackedScript
 from havip.config.parser import Statement
 from havip.config.values import interface_name_problem, parse_int
 
@@ -18,6 +19,7 @@ from havip.config.values import interface_name_problem, parse_int
 INTERFACE_WEIGHT = (-253, 253)
 SCRIPT_WEIGHT = (-253, 253)
 FILE_WEIGHT = (-254, 254)
+PROCESS_WEIGHT = (-254, 254)
 _REVERSE_WORDS = {"reverse": True, "noreverse": False, "no_reverse": False}
 
 
@@ -65,6 +67,16 @@ def read_tracked_files(
     entries = _read_entries(block, "track_file", FILE_WEIGHT, diagnostics)
     return (
         tuple(TrackedFile(e.name, e.weight, e.reverse) for e in entries),
+        tuple(Reference(e.name, e.location) for e in entries),
+    )
+
+
+def read_tracked_processes(
+    block: Sequence[Statement], diagnostics: Diagnostics
+) -> tuple[tuple[TrackedProcess, ...], tuple[Reference, ...]]:
+    entries = _read_entries(block, "track_process", PROCESS_WEIGHT, diagnostics)
+    return (
+        tuple(TrackedProcess(e.name, e.weight, e.reverse) for e in entries),
         tuple(Reference(e.name, e.location) for e in entries),
     )
 

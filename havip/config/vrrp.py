@@ -7,7 +7,7 @@ instances, and two instances sharing a VRID on one interface and address family.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Protocol, TypeVar
@@ -20,15 +20,19 @@ from havip.config.model import (
     LoadedConfig,
     SyncGroup,
     TrackedFile,
+    TrackedProcess,
     TrackedScript,
     TrackFile,
     VrrpInstance,
     VrrpScript,
+    VrrpTrackProcess,
 )
 from havip.config.parser import Statement
+from havip.config.processes import read_track_process
 from havip.config.scripts import read_track_file, read_vrrp_script
 from havip.config.sections import Section, walk
 from havip.config.sync_group import SyncGroupReading, read_sync_group
+from havip.config.tracking import Reference
 
 _TRACK_FILE_KEYWORDS = ("track_file", "vrrp_track_file")
 
@@ -50,6 +54,7 @@ class _Readings:
     instances: list[Statement] = field(default_factory=list)
     scripts: list[Statement] = field(default_factory=list)
     track_files: list[Statement] = field(default_factory=list)
+    track_processes: list[Statement] = field(default_factory=list)
     sync_groups: list[Statement] = field(default_factory=list)
 
 
@@ -69,6 +74,11 @@ def build_config(
         _read_named(found.track_files, "track_file", read_track_file, diagnostics),
         diagnostics,
     )
+    processes = _unique(
+        "vrrp_track_process",
+        _read_named(found.track_processes, "vrrp_track_process", read_track_process, diagnostics),
+        diagnostics,
+    )
     readings = _unique_readings(
         [r for s in found.instances if (r := read_instance(s, global_defs, diagnostics))],
         diagnostics,
@@ -77,11 +87,17 @@ def build_config(
     unique_groups = _unique("vrrp_sync_group", [g.group for g in groups], diagnostics)
     groups = [g for g in groups if unique_groups[g.group.name] is g.group]
 
-    _check_references(readings, groups, scripts, track_files, diagnostics)
+    _check_references(readings, groups, scripts, track_files, processes, diagnostics)
     _check_vrids(readings, diagnostics)
     membership = _check_members(readings, groups, diagnostics)
     instances = tuple(
-        _settle_tracking_weights(r.instance, membership, scripts, track_files, diagnostics)
+        _settle_notify_priority_changes(
+            _settle_tracking_weights(
+                r.instance, membership, scripts, track_files, processes, diagnostics
+            ),
+            membership,
+            global_defs.notify_priority_changes,
+        )
         for r in readings
     )
     return LoadedConfig(
@@ -92,6 +108,7 @@ def build_config(
         sync_groups=tuple(g.group for g in groups),
         warnings=in_file_order(diagnostics.warnings, files),
         files=files,
+        track_processes=MappingProxyType(processes),
     )
 
 
@@ -102,6 +119,7 @@ def _sort_top_level(statements: Sequence[Statement], diagnostics: Diagnostics) -
         "vrrp_instance": found.instances,
         "vrrp_script": found.scripts,
         "vrrp_sync_group": found.sync_groups,
+        "vrrp_track_process": found.track_processes,
         **dict.fromkeys(_TRACK_FILE_KEYWORDS, found.track_files),
     }
     section = Section(
@@ -181,16 +199,21 @@ def _check_references(
     groups: Iterable[SyncGroupReading],
     scripts: dict[str, VrrpScript],
     track_files: dict[str, TrackFile],
+    processes: dict[str, VrrpTrackProcess],
     diagnostics: Diagnostics,
 ) -> None:
     script_references = [r for x in readings for r in x.script_references]
     script_references += [r for x in groups for r in x.script_references]
     file_references = [r for x in readings for r in x.file_references]
     file_references += [r for x in groups for r in x.file_references]
-    for references, defined, kind in (
+    process_references = [r for x in readings for r in x.process_references]
+    process_references += [r for x in groups for r in x.process_references]
+    checks: list[tuple[list[Reference], Mapping[str, object], str]] = [
         (script_references, scripts, "vrrp_script"),
         (file_references, track_files, "track_file"),
-    ):
+        (process_references, processes, "vrrp_track_process"),
+    ]
+    for references, defined, kind in checks:
         for reference in references:
             if reference.name not in defined:
                 diagnostics.error(
@@ -257,9 +280,10 @@ def _settle_tracking_weights(
     membership: dict[str, SyncGroup],
     scripts: dict[str, VrrpScript],
     track_files: dict[str, TrackFile],
+    processes: dict[str, VrrpTrackProcess],
     diagnostics: Diagnostics,
 ) -> VrrpInstance:
-    """keepalived zeroes script and file weights of sync group members and address owners,
+    """keepalived zeroes script, file and process weights of sync group members and address owners,
     so that all members keep equal priorities; havip does the same, with a warning."""
     group = membership.get(instance.name)
     if group is not None:
@@ -274,7 +298,14 @@ def _settle_tracking_weights(
     weighted_files = [
         t.name for t in instance.track_files if _file_weight(t, track_files) not in (0, None)
     ]
-    for kind, names in (("track_script", weighted_scripts), ("track_file", weighted_files)):
+    weighted_processes = [
+        t.name for t in instance.track_processes if _process_weight(t, processes) not in (0, None)
+    ]
+    for kind, names in (
+        ("track_script", weighted_scripts),
+        ("track_file", weighted_files),
+        ("track_process", weighted_processes),
+    ):
         if names:
             diagnostics.warning(
                 instance.location,
@@ -290,7 +321,23 @@ def _settle_tracking_weights(
         track_files=tuple(
             replace(t, weight=0) if t.name in weighted_files else t for t in instance.track_files
         ),
+        track_processes=tuple(
+            replace(t, weight=0) if t.name in weighted_processes else t
+            for t in instance.track_processes
+        ),
     )
+
+
+def _settle_notify_priority_changes(
+    instance: VrrpInstance, membership: dict[str, SyncGroup], default: bool
+) -> VrrpInstance:
+    """keepalived's precedence: the instance's own setting, else its sync group's, else
+    global_defs' vrrp_notify_priority_changes."""
+    value = instance.notify_priority_changes
+    group = membership.get(instance.name)
+    if value is None and group is not None:
+        value = group.notify_priority_changes
+    return replace(instance, notify_priority_changes=default if value is None else value)
 
 
 def _script_weight(tracked: TrackedScript, scripts: dict[str, VrrpScript]) -> int | None:
@@ -298,6 +345,13 @@ def _script_weight(tracked: TrackedScript, scripts: dict[str, VrrpScript]) -> in
         return tracked.weight
     script = scripts.get(tracked.name)
     return None if script is None else script.weight
+
+
+def _process_weight(tracked: TrackedProcess, processes: dict[str, VrrpTrackProcess]) -> int | None:
+    if tracked.weight is not None:
+        return tracked.weight
+    process = processes.get(tracked.name)
+    return None if process is None else process.weight
 
 
 def _file_weight(tracked: TrackedFile, files: dict[str, TrackFile]) -> int | None:

@@ -7,6 +7,7 @@ and drive the real loop under trio's MockClock, without root or namespaces.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -16,11 +17,14 @@ from typing import Protocol
 import trio
 
 from havip.net.announce import Announcer
+from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.viprecord import VipRecord
 from havip.net.vrrpsock import Datagram, VrrpSocket
 from havip.proto.model import DecodeError, Family, IPAddress
+
+log = logging.getLogger("havip")
 
 VipResult = tuple[list[str], list[str]]
 """(addresses changed, failures described): what a VIP change reports."""
@@ -77,6 +81,12 @@ class Net(Protocol):
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
 
+    def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
+        """Drop traffic to and from `addresses` (no_accept); the ones newly blocked. OSError."""
+
+    def unblock_vips(self, addresses: Sequence[IPAddress]) -> list[str]:
+        """Stop dropping traffic for `addresses`; the ones unblocked. OSError."""
+
     def close(self) -> None: ...
 
 
@@ -122,6 +132,7 @@ class SystemNet:
         self._netlink = Netlink(VipRecord(record) if record is not None else None)
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
+        self._firewall: NftFirewall | None = None
 
     def link(self, name: str) -> LinkInfo | None:
         return self._netlink.link(name)
@@ -153,7 +164,23 @@ class SystemNet:
             announcer = self._announcers[device] = Announcer(device)
         return announcer.announce(mac, tuple(addresses))
 
+    def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
+        if self._firewall is None:
+            self._firewall = NftFirewall(table)
+        try:
+            return self._firewall.block(addresses)
+        except ImportError as error:  # the binding or libnftables1 is missing
+            raise FirewallError(f"libnftables is not available: {error}") from error
+
+    def unblock_vips(self, addresses: Sequence[IPAddress]) -> list[str]:
+        return [] if self._firewall is None else self._firewall.unblock(addresses)
+
     def close(self) -> None:
+        if self._firewall is not None:
+            try:
+                self._firewall.close()
+            except OSError as error:
+                log.error("cannot remove the nftables tables: %s", error)
         self._monitor.close()
         for announcer in self._announcers.values():
             announcer.close()

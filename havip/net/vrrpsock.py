@@ -1,7 +1,9 @@
 """Raw IP protocol 112 sockets: one per interface and address family, shared by its instances.
 
-Sent packets carry TTL / hop limit 255 and the configured source address (IP_PKTINFO /
-IPV6_PKTINFO, so the socket need not be bound to an address and still hears multicast).
+Sent packets carry TTL / hop limit 255, DSCP CS6 (TOS / traffic class 0xc0, "network control",
+as keepalived and FRR mark adverts, so a QoS-aware switch does not drop them first under
+congestion) and the configured source address (IP_PKTINFO / IPV6_PKTINFO, so the socket need
+not be bound to an address and still hears multicast).
 Received packets come back as (payload, source, destination, ttl) so the caller can apply
 RFC 3768/5798 section 7.1 checks, with the kernel's arrival time (SO_TIMESTAMPNS), so a
 packet read a little later still moves a deadline from when it arrived; the socket is bound
@@ -24,6 +26,7 @@ from havip.proto.packet import parse_ipv4
 
 RECEIVE_BUFFER = 4096
 IP_PKTINFO = 8  # <linux/in.h>; the socket module does not export it on every build
+NETWORK_CONTROL = 0xC0  # DSCP CS6 in the TOS / traffic class byte (RFC 4594)
 SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>, also SCM_TIMESTAMPNS; not in the socket module
 _TIMESPEC = struct.Struct("=qq")
 _TIMESPEC_SIZE = _TIMESPEC.size
@@ -75,6 +78,7 @@ class VrrpSocket:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, NETWORK_CONTROL)
         else:
             mreq = struct.pack("=16sI", self.group.packed, self.ifindex)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
@@ -82,6 +86,7 @@ class VrrpSocket:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, NETWORK_CONTROL)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
         sock.setblocking(False)

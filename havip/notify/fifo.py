@@ -10,6 +10,7 @@ FIFO is dropped and counted, never waited for.
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import suppress
 from typing import Literal
@@ -25,20 +26,33 @@ NOTIFY_STATES: dict[str, NotifyState] = {
 }
 """havip's state values (havip.proto.model.State) to keepalived's notify words; INIT has none."""
 
+PriorityEvent = Literal["MASTER_PRIORITY", "BACKUP_PRIORITY"]
+"""keepalived's FIFO-only events for `notify_priority_changes`: the effective priority moved
+while MASTER, or in any other running state."""
+
+_log = logging.getLogger("havip")
+
 FIFO_MODE = 0o644
 """keepalived's mkfifo mode: S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH."""
 
 
-def fifo_line(kind: NotifyKind, name: str, state: NotifyState, priority: int) -> str:
-    """keepalived's notify FIFO line: `INSTANCE "VI_1" MASTER 100` (a group's priority is 0)."""
+def fifo_line(
+    kind: NotifyKind, name: str, state: NotifyState | PriorityEvent, priority: int
+) -> str:
+    """keepalived's notify FIFO line: `INSTANCE "VI_1" MASTER 100` (a group's priority is 0),
+    or `INSTANCE "VI_1" BACKUP_PRIORITY 90` for a priority change."""
     return f'{kind} "{name}" {state} {priority}\n'
 
 
 class NotifyFifo:
-    """One notify FIFO, opened for the life of the agent."""
+    """One notify FIFO, opened for the life of the agent.
 
-    def __init__(self, path: str) -> None:
+    `owner` (uid, gid): given to a FIFO this creates, as keepalived's `notify_fifo PATH USER
+    GROUP` does, so a reader running as that user can open it."""
+
+    def __init__(self, path: str, owner: tuple[int, int] | None = None) -> None:
         self.path = path
+        self.owner = owner
         self.dropped = 0
         """Lines that could not be written (FIFO full or closed)."""
         self._fd: int | None = None
@@ -55,12 +69,25 @@ class NotifyFifo:
             self._created = True
         except FileExistsError:
             self._created = False
+        if self._created and self.owner is not None:
+            self._give_to_owner(*self.owner)
         flags = os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW
         try:
             self._fd = os.open(self.path, flags)
         except OSError:
             self._remove_if_created()
             raise
+
+    def _give_to_owner(self, uid: int, gid: int) -> None:
+        """chown the new FIFO (only what differs from us); a failure is logged and the FIFO
+        used as it is, as keepalived does."""
+        ours = (os.geteuid(), os.getegid())
+        if (uid, gid) == ours:
+            return
+        try:
+            os.chown(self.path, uid if uid != ours[0] else -1, gid if gid != ours[1] else -1)
+        except OSError as error:
+            _log.warning("Failed to set uid:gid %d:%d for fifo %s: %s", uid, gid, self.path, error)
 
     def write(self, line: str) -> bool:
         """Write one whole line without blocking; False (and counted) if it was dropped.

@@ -32,7 +32,7 @@ from typing import Literal, cast
 import trio
 
 from havip.notify.environment import current_script_environment
-from havip.notify.fifo import NotifyFifo, NotifyKind, NotifyState, fifo_line
+from havip.notify.fifo import NotifyFifo, NotifyKind, NotifyState, PriorityEvent, fifo_line
 
 _log = logging.getLogger(__name__)
 
@@ -347,14 +347,7 @@ class NotifyDispatcher:
         """
         if self._nursery is None:
             raise RuntimeError("NotifyDispatcher.run() is not running")
-        for fifo in self._fifos:
-            if not fifo.write(fifo_line(kind, name, state, priority)):
-                _log.error(
-                    "%s notify FIFO %s is full or closed: %s event dropped",
-                    _prefix(kind, name),
-                    fifo.path,
-                    state,
-                )
+        self.write_fifos(kind, name, state, priority)
         own = scripts.for_state(state)
         if own is not None:
             self._enqueue(_Job(kind, name, state, priority, own, tuple(own.argv())))
@@ -362,6 +355,19 @@ class NotifyDispatcher:
             extra = (kind, name, state, str(priority))
             argv = tuple(scripts.notify.argv(extra))
             self._enqueue(_Job(kind, name, state, priority, scripts.notify, argv))
+
+    def write_fifos(
+        self, kind: NotifyKind, name: str, event: NotifyState | PriorityEvent, priority: int
+    ) -> None:
+        """One line on every notify FIFO, at once (a priority change has no scripts)."""
+        for fifo in self._fifos:
+            if not fifo.write(fifo_line(kind, name, event, priority)):
+                _log.error(
+                    "%s notify FIFO %s is full or closed: %s event dropped",
+                    _prefix(kind, name),
+                    fifo.path,
+                    event,
+                )
 
     async def drain(self) -> None:
         """Wait until every scheduled script has run (shutdown waits for STOP scripts)."""

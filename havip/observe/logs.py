@@ -38,6 +38,7 @@ from havip.proto.events import (
     ReleaseVips,
     SendAdvert,
     StateChanged,
+    WantsMaster,
 )
 from havip.proto.model import PRIORITY_RELEASE, Anomaly, IPAddress, Reason, RejectReason, State
 
@@ -153,6 +154,13 @@ class LogObserver:
                 self._say(
                     runtime, f"Effective priority = {output.new} (tracker={output.tracker})", traced
                 )
+            elif isinstance(output, WantsMaster) and output.wanted:
+                self._say(
+                    runtime,
+                    f"would become MASTER; waiting for every member of sync group "
+                    f"{runtime.sync_group} to want it too",
+                    traced,
+                )
         if change is not None and change.new is State.FAULT:
             self._say(runtime, "Now in FAULT state", traced)
 
@@ -185,7 +193,7 @@ class LogObserver:
         VIPs of that family on its interface.
         """
         runtime, kind = report.runtime, report.kind
-        if not self._log.isEnabledFor(logging.INFO):
+        if report.paced or not self._log.isEnabledFor(logging.INFO):
             return
         template = _ANNOUNCING[kind]
         ipv6 = kind == "na"

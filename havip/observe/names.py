@@ -207,6 +207,12 @@ TRACK_SCRIPT_DURATION = Metric(
     ("script",),
     "How long tracked script runs take.",
 )
+TRACK_PROCESS_UP = Metric(
+    "havip_track_process_up",
+    Kind.GAUGE,
+    ("process",),
+    "1 while the tracked process runs in quorum (vrrp_track_process).",
+)
 TRACK_INTERFACE_UP = Metric(
     "havip_track_interface_up",
     Kind.GAUGE,
@@ -251,6 +257,7 @@ HAVIP_METRICS: tuple[Metric, ...] = (
     TRACK_SCRIPT_UP,
     TRACK_SCRIPT_RUNS,
     TRACK_SCRIPT_DURATION,
+    TRACK_PROCESS_UP,
     TRACK_INTERFACE_UP,
     NOTIFY_RUNS,
     BUILD_INFO,

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from havip.observe import names
-from havip.observer import InterfaceTracked, Notified, Report, ScriptChanged, ScriptRan
+from havip.observer import (
+    InterfaceTracked,
+    Notified,
+    ProcessTracked,
+    Report,
+    ScriptChanged,
+    ScriptRan,
+)
 
 SCRIPT_RESULTS = ("success", "failure", "timeout", "error")
 NOTIFY_RESULTS = ("ok", "failed", "timeout", "dropped")
@@ -25,8 +32,8 @@ def _bare(metric: names.Metric) -> str:
 
 
 class TrackingMetrics:
-    """Script, interface and notify series on the agent's registry: an observer of the
-    ScriptRan, ScriptChanged, InterfaceTracked and Notified reports."""
+    """Script, process, interface and notify series on the agent's registry: an observer of
+    the ScriptRan, ScriptChanged, ProcessTracked, InterfaceTracked and Notified reports."""
 
     def __init__(
         self,
@@ -34,6 +41,7 @@ class TrackingMetrics:
         scripts: Iterable[str],
         interfaces: Iterable[str],
         instances: Iterable[str],
+        processes: Iterable[str] = (),
     ) -> None:
         self.script_up = Gauge(
             names.TRACK_SCRIPT_UP.name, names.TRACK_SCRIPT_UP.help, ["script"], registry=registry
@@ -49,6 +57,12 @@ class TrackingMetrics:
             names.TRACK_SCRIPT_DURATION.help,
             ["script"],
             buckets=SCRIPT_DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.process_up = Gauge(
+            names.TRACK_PROCESS_UP.name,
+            names.TRACK_PROCESS_UP.help,
+            ["process"],
             registry=registry,
         )
         self.interface_up = Gauge(
@@ -68,6 +82,8 @@ class TrackingMetrics:
             self.script_duration.labels(script)
             for result in SCRIPT_RESULTS:
                 self.script_runs.labels(script, result)
+        for process in processes:
+            self.process_up.labels(process).set(0)
         for interface in interfaces:
             self.interface_up.labels(interface).set(0)
         for instance in instances:
@@ -81,6 +97,8 @@ class TrackingMetrics:
                 self.script_duration.labels(name).observe(duration)
             case ScriptChanged(name=name, up=up):
                 self.script_up.labels(name).set(1 if up else 0)
+            case ProcessTracked(name=name, up=up):
+                self.process_up.labels(name).set(1 if up else 0)
             case InterfaceTracked(name=name, up=up):
                 self.interface_up.labels(name).set(1 if up else 0)
             case Notified(run=run):

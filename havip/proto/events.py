@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Start:
-    """Leave INIT: the adapter has its socket and addresses ready."""
+    """Leave INIT: the adapter has its socket and addresses ready.
+
+    The instance stays in INIT until `not_before` (keepalived's `vrrp_startup_delay`: it
+    neither sends nor listens until then) and until every tracker in its settings'
+    `awaited_trackers` has reported once (keepalived holds an instance until each weight-0
+    track script has a first result, so it never becomes master before its health check)."""
+
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,15 +193,31 @@ class MasterConflict:
 
 @dataclass(frozen=True, slots=True)
 class PriorityChanged:
-    """The effective priority changed (a weighted tracker moved it)."""
+    """The effective priority changed (a weighted tracker moved it) while in `state`."""
 
     old: int
     new: int
     tracker: str
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class WantsMaster:
+    """A sync group member in BACKUP would take over (`wanted`), or no longer would (it heard a
+    master again). It waits for its group: keepalived lets a member become MASTER only once
+    every other member wants to as well ("prefer backup state to avoid thrashing")."""
+
+    wanted: bool
 
 
 Notification = (
-    StateChanged | PacketRejected | AdvertAnomaly | PeerHeard | MasterConflict | PriorityChanged
+    StateChanged
+    | PacketRejected
+    | AdvertAnomaly
+    | PeerHeard
+    | MasterConflict
+    | PriorityChanged
+    | WantsMaster
 )
 
 Output = Action | Notification

@@ -35,6 +35,7 @@ from havip.proto.events import (
     SyncTo,
     TrackerChanged,
     UpdateVips,
+    WantsMaster,
 )
 from havip.proto.model import (
     AUTH_NONE,
@@ -79,6 +80,11 @@ class InstanceSettings:
     check_address_list: bool = True
     strict: bool = False
     unicast_peers: tuple[IPAddress, ...] = ()
+    awaited_trackers: frozenset[str] = frozenset()
+    """Trackers whose first result the instance waits for in INIT (weight-0 scripts)."""
+    sync_group: bool = False
+    """In a vrrp_sync_group: a BACKUP whose down timer fires asks the group (`WantsMaster`)
+    and becomes master only when the group sends it (`SyncTo`)."""
 
 
 def effective_priority(base: int, trackers: dict[str, tuple[bool, int]]) -> int:
@@ -119,6 +125,10 @@ class VrrpInstance:
         self._announce_deadline: float | None = None
         self._refresh_deadline: float | None = None
         self._preempt_at: float | None = None
+        self._start_requested = False
+        self._start_deadline: float | None = None
+        self.wants_master = False
+        """A sync group member held in BACKUP until its whole group wants MASTER."""
         self._refreshable = False
         """Whether the last event was an advert that only moved the master-down deadline,
         so that the same advert again may take `heard_again` (see there)."""
@@ -129,6 +139,11 @@ class VrrpInstance:
     def faults(self) -> tuple[str, ...]:
         """Names of failing trackers without a weight: any of them means FAULT."""
         return tuple(name for name, (up, weight) in self._trackers.items() if not up and not weight)
+
+    @property
+    def awaiting(self) -> tuple[str, ...]:
+        """The awaited trackers that have not reported yet (they hold the instance in INIT)."""
+        return tuple(n for n in sorted(self.settings.awaited_trackers) if n not in self._trackers)
 
     @property
     def skew_time(self) -> float:
@@ -166,7 +181,12 @@ class VrrpInstance:
     def get_timer(self) -> float | None:
         """The earliest time `handle_timer` must be called, or None if nothing is pending."""
         earliest = self._down_deadline
-        for deadline in (self._advert_deadline, self._announce_deadline, self._refresh_deadline):
+        for deadline in (
+            self._start_deadline,
+            self._advert_deadline,
+            self._announce_deadline,
+            self._refresh_deadline,
+        ):
             if deadline is not None and (earliest is None or deadline < earliest):
                 earliest = deadline
         return earliest
@@ -181,7 +201,7 @@ class VrrpInstance:
         if isinstance(event, TrackerChanged):
             return self._on_tracker(event, now)
         if isinstance(event, Start):
-            return self._on_start(now)
+            return self._on_start(event, now)
         if isinstance(event, Shutdown):
             return self._on_shutdown(event.reason, now)
         if isinstance(event, LocalAddressChanged):
@@ -196,9 +216,14 @@ class VrrpInstance:
     def handle_timer(self, now: float) -> list[Output]:
         """Fire every deadline that is due at `now`."""
         out: list[Output] = []
+        if self._start_deadline is not None and now >= self._start_deadline:
+            self._start_deadline = None
+            self._try_start(now, out)
         if self._down_deadline is not None and now >= self._down_deadline:
             self._down_deadline = None
-            if self.state is State.BACKUP:
+            if self.state is State.BACKUP and self.settings.sync_group:
+                self._ask_group(now, out)
+            elif self.state is State.BACKUP:
                 self._become_master(self._down_reason, now, out)
         if self._advert_deadline is not None and now >= self._advert_deadline:
             interval = self.settings.interval_cs / 100.0
@@ -215,10 +240,27 @@ class VrrpInstance:
 
     # --- event handlers -----------------------------------------------------------------------
 
-    def _on_start(self, now: float) -> list[Output]:
+    def _on_start(self, event: Start, now: float) -> list[Output]:
         out: list[Output] = []
-        if self.state is not State.INIT:
+        if self.state is not State.INIT or self._start_requested:
             return out
+        self._start_requested = True
+        if event.not_before > now:
+            self._start_deadline = event.not_before
+            return out
+        self._try_start(now, out)
+        return out
+
+    def _try_start(self, now: float, out: list[Output]) -> None:
+        """Leave INIT once start was asked for, the start delay is over and every awaited
+        tracker has reported."""
+        if (
+            self.state is not State.INIT
+            or not self._start_requested
+            or self._start_deadline is not None
+            or self.awaiting
+        ):
+            return
         if self.settings.preempt_delay > 0:
             self._preempt_at = now + self.settings.preempt_delay
         if self.faults:
@@ -227,7 +269,6 @@ class VrrpInstance:
             self._become_master(Reason.OWNER, now, out)
         else:
             self._enter_backup(Reason.STARTUP, now, out, hinted=self.settings.start_as_master)
-        return out
 
     def _on_shutdown(self, reason: Reason, now: float) -> list[Output]:
         out: list[Output] = []
@@ -246,13 +287,17 @@ class VrrpInstance:
         self._trackers[event.name] = (event.up, event.weight)
         new_priority = effective_priority(self.settings.priority, self._trackers)
         if new_priority != self.effective_priority:
-            out.append(PriorityChanged(self.effective_priority, new_priority, event.name))
+            out.append(
+                PriorityChanged(self.effective_priority, new_priority, event.name, self.state)
+            )
             self.effective_priority = new_priority
             self._advert = self._make_advert(new_priority)
             if self.state is State.MASTER:
                 self.master_priority = new_priority
         faulty = bool(self.faults)
-        if faulty and not was_faulty and self.state in (State.BACKUP, State.MASTER):
+        if self.state is State.INIT:
+            self._try_start(now, out)
+        elif faulty and not was_faulty and self.state in (State.BACKUP, State.MASTER):
             self._enter_fault(event.name, now, out)
         elif was_faulty and not faulty and self.state is State.FAULT:
             if self.settings.priority == PRIORITY_OWNER:
@@ -275,7 +320,7 @@ class VrrpInstance:
         self._trackers = {n: v for n, v in self._trackers.items() if n in event.trackers}
         priority = effective_priority(new.priority, self._trackers)
         if priority != self.effective_priority:
-            out.append(PriorityChanged(self.effective_priority, priority, "reload"))
+            out.append(PriorityChanged(self.effective_priority, priority, "reload", self.state))
             self.effective_priority = priority
         advert = self._make_advert(priority)
         changed_advert = advert != self._advert
@@ -284,6 +329,8 @@ class VrrpInstance:
             self._reconfigure_master(old, changed_advert, now, out)
         elif was_faulty and not self.faults and self.state is State.FAULT:
             self._enter_backup(Reason.FAULT_CLEARED, now, out)
+        elif self.state is State.INIT:
+            self._try_start(now, out)
         return out
 
     def _reconfigure_master(
@@ -306,10 +353,21 @@ class VrrpInstance:
             refresh = new.garp_master_refresh
             self._refresh_deadline = now + refresh if refresh > 0 else None
 
+    def _ask_group(self, now: float, out: list[Output]) -> None:
+        """keepalived's vrrp_sync_can_goto_master: want MASTER and wait for the group, checking
+        again after another master-down interval."""
+        if not self.wants_master:
+            self.wants_master = True
+            out.append(WantsMaster(True))
+        self._down_deadline = now + self.master_down_interval
+        self._refreshable = False  # the next advert must take the full path and withdraw it
+
     def _on_sync(self, state: State, now: float) -> list[Output]:
         out: list[Output] = []
         if state is State.MASTER and self.state is State.BACKUP:
-            self._become_master(Reason.SYNC_GROUP, now, out)
+            # The member whose own timer fired reports its own reason; the others follow.
+            reason = self._down_reason if self.wants_master else Reason.SYNC_GROUP
+            self._become_master(reason, now, out)
         elif state is State.BACKUP and self.state is State.MASTER:
             self._clear_deadlines()
             out.append(ReleaseVips())
@@ -328,7 +386,7 @@ class VrrpInstance:
         out: list[Output] = [PeerHeard(source, advert.priority, advert.interval_cs, now)]
         self._note_anomalies(advert, source, out)
         if self.state is State.BACKUP:
-            self._refreshable = self._backup_heard(advert, source, now) and len(out) == 1
+            self._refreshable = self._backup_heard(advert, source, now, out) and len(out) == 1
         elif self.state is State.MASTER:
             self._master_heard(advert, source, now, out)
         return out
@@ -400,7 +458,9 @@ class VrrpInstance:
                 )
             )
 
-    def _backup_heard(self, advert: Advertisement, source: IPAddress, now: float) -> bool:
+    def _backup_heard(
+        self, advert: Advertisement, source: IPAddress, now: float, out: list[Output]
+    ) -> bool:
         """Follow the master; True when this only moved the master-down deadline in a way
         the same advert at a later time would repeat (see `heard_again`)."""
         self.master_address = source
@@ -419,6 +479,9 @@ class VrrpInstance:
             self.master_interval_cs = advert.interval_cs
         self._down_reason = Reason.MASTER_DOWN
         self._down_deadline = now + self.master_down_interval
+        if self.wants_master:  # a master is accepted again: back to wanting BACKUP
+            self.wants_master = False
+            out.append(WantsMaster(False))
         # A lower priority is only kept by nopreempt or a running preempt_delay; the delay
         # depends on `now`, so only nopreempt makes it repeatable.
         return advert.priority >= self.effective_priority or not self.settings.preempt
@@ -517,9 +580,11 @@ class VrrpInstance:
         )
         self.state = new
         self.state_since = now
+        self.wants_master = False  # the group learns a new state from StateChanged
         self._refreshable = False
 
     def _clear_deadlines(self) -> None:
+        self._start_deadline = None
         self._down_deadline = None
         self._advert_deadline = None
         self._announce_deadline = None

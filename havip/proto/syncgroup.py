@@ -11,18 +11,19 @@ The rules are keepalived's (keepalived/vrrp/vrrp_sync.c, vrrp_track.c, vrrp_sche
   BACKUP (keepalived: "Syncing instances to BACKUP state").
 * BACKUP: when a member drops from MASTER to BACKUP (higher-priority advert), every other
   member that is MASTER must drop to BACKUP too (`FollowGroup`).
-* MASTER: when a member becomes MASTER, every other member in BACKUP must become MASTER too.
-  keepalived only lets a member become MASTER once every other member wants to as well
-  ("prefer backup state to avoid thrashing"); with the core change proposed below, members
-  report `member_wants_master` instead of taking over on their own, and the group sends them
-  all to MASTER together. Without it, the first member to take over pulls the others along.
+* MASTER: keepalived only lets a member become MASTER once every other member wants to as
+  well ("prefer backup state to avoid thrashing"). A member whose down timer fires reports
+  `member_wants_master` (the core's `WantsMaster`) instead of taking over, checks again after
+  each master-down interval, and stops wanting when it accepts a master's advert again; when
+  every member wants MASTER (or the group already is MASTER) the group sends them all to
+  MASTER together. A member that becomes MASTER by itself (an address owner) pulls the others.
 * STOP: the group stops when all its members have stopped.
 
-`FollowGroup` needs one new core event, which the agent feeds to the member's state machine
-(proposal): `SyncTo(state)` — MASTER: a BACKUP instance becomes master now (reason
-`sync_group`), otherwise nothing; BACKUP: a MASTER instance releases its VIPs and becomes
-BACKUP with a fresh master-down timer (reason `sync_group`, no priority-0 advert), otherwise
-nothing. A FAULT instance ignores both: faults are only cleared through the group's tracker.
+`FollowGroup` is fed to the member's state machine as `SyncTo(state)` — MASTER: a BACKUP
+instance becomes master now (with its own reason if it wanted to, else `sync_group`),
+otherwise nothing; BACKUP: a MASTER instance releases its VIPs and becomes BACKUP with a fresh
+master-down timer (reason `sync_group`, no priority-0 advert), otherwise nothing. A FAULT
+instance ignores both: faults are only cleared through the group's tracker.
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ class SyncGroup:
         return out
 
     def member_wants_master(self, member: str, wanted: bool) -> list[SyncOutput]:
-        """A BACKUP member would take over (or no longer would): the proposed core
-        notification for sync group members, which wait for the group instead."""
+        """A BACKUP member would take over (or no longer would): the core's `WantsMaster`,
+        which sync group members report instead of taking over."""
         this = self._member(member)
         this.wants_master = wanted
         if not wanted or this.state is not State.BACKUP:

@@ -40,6 +40,11 @@ def script_tracker(name: str) -> str:
     return f"script {name}"
 
 
+def process_tracker(name: str) -> str:
+    """The tracker name under which a vrrp_track_process's status reaches the state machine."""
+    return f"process {name}"
+
+
 def file_tracker(name: str) -> str:
     """The tracker name under which a track_file's value reaches the state machine."""
     return f"file {name}"
@@ -103,6 +108,14 @@ def script_events(
 ) -> list[tuple[str, TrackerChanged]]:
     """(instance, event) for every instance tracking the vrrp_script `name`, now `up` or not."""
     tracker = script_tracker(name)
+    return [(t.instance, weighted_event(tracker, up, t.weight, t.reverse)) for t in trackings]
+
+
+def process_events(
+    name: str, up: bool, trackings: Iterable[Tracking]
+) -> list[tuple[str, TrackerChanged]]:
+    """(instance, event) for every instance tracking the vrrp_track_process `name`."""
+    tracker = process_tracker(name)
     return [(t.instance, weighted_event(tracker, up, t.weight, t.reverse)) for t in trackings]
 
 

@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv6Address
 import trio
 import trio.testing
 
+from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.net.vrrpsock import Datagram
 from havip.proto.model import Advertisement, DecodeError, Family, IPAddress
@@ -130,6 +131,10 @@ class FakeNet:
         self.calls: list[str] = []
         """The VIP calls in order: "add", "release", "announce", "record"."""
         self.announced: list[tuple[str, tuple[IPAddress, ...]]] = []
+        self.frames: list[tuple[float, str, IPAddress]] = []
+        self.blocked: set[str] = set()
+        """VIPs whose traffic the no_accept firewall drops."""
+        """Every announcement frame as (time, device, address)."""
         self.closed = False
         self._link_change = trio.Event()
 
@@ -199,12 +204,23 @@ class FakeNet:
     def save_vip_record(self) -> None:
         self.calls.append("record")
 
+    def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
+        new = [str(a) for a in addresses if str(a) not in self.blocked]
+        self.blocked.update(new)
+        return new
+
+    def unblock_vips(self, addresses: Sequence[IPAddress]) -> list[str]:
+        old = [str(a) for a in addresses if str(a) in self.blocked]
+        self.blocked.difference_update(old)
+        return old
+
     def remove_recorded(self) -> tuple[list[str], list[str]]:
         return [], []
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         self.announced.append((device, tuple(addresses)))
         self.calls.append("announce")
+        self.frames += [(trio.current_time(), device, address) for address in addresses]
         return len(addresses)
 
     def close(self) -> None:

@@ -150,3 +150,23 @@ async def test_a_hundred_reloads_leave_no_descriptor_behind(
             await reload(run, with_fifo(fifo, spec(priority=140 - round_ % 2)))
         assert len(os.listdir("/proc/self/fd")) <= before
         assert run.agent.runtimes[0].machine.state is State.MASTER
+
+
+async def test_a_priority_change_is_a_fifo_line_with_notify_priority_changes(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "notify.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+
+    def text(priority: int) -> str:
+        extra = (f"notify_fifo {fifo}", "vrrp_notify_priority_changes")
+        return keepalived_conf(spec(priority=priority, global_extra=extra))
+
+    try:
+        async with settled_agent(autojump_clock, text(150), tmp_path) as run:
+            await reload(run, text(120))
+            lines = os.read(reader, 4096).decode().splitlines()
+    finally:
+        os.close(reader)
+    assert lines[-1] == 'INSTANCE "VI_1" MASTER_PRIORITY 120'

@@ -161,3 +161,23 @@ def test_bad_config_reports_nothing_else(name: str, line: int, fragment: str) ->
     assert [(d.location.line, fragment in d.message) for d in raised.value.diagnostics] == [
         (line, True)
     ]
+
+
+def test_track_process_errors_name_file_and_line(tmp_path: Path) -> None:
+    text = (
+        "vrrp_track_process p {\n    quorum 3\n    quorum_max 2\n    process x\n}\n"
+        "vrrp_track_process q {\n    weight 9\n}\n"
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+        "    virtual_ipaddress {\n        192.0.2.10\n    }\n"
+        "    track_process {\n        missing\n    }\n}\n"
+    )
+    path = tmp_path / "keepalived.conf"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    messages = [str(d) for d in raised.value.diagnostics]
+    assert f"{path}:1: error: vrrp_track_process p: quorum_max 2 is less than quorum 3" in messages
+    assert f"{path}:6: error: vrrp_track_process q: expected a 'process' line" in messages
+    assert any(
+        m.startswith(f"{path}:16: error: no vrrp_track_process named 'missing'") for m in messages
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
 
 from havip.config import Authentication, LoadedConfig, TrackedInterface, TrackedScript
+from havip.config.model import NotifyFifoConfig, TrackedProcess
 
 Load = Callable[[str], LoadedConfig]
 
@@ -223,3 +224,110 @@ def test_one_vrid_may_serve_unicast_groups_with_disjoint_peers(load_text: Load) 
 
     config = load_text(unicast("A", "192.0.2.2") + unicast("B", "192.0.2.3"))
     assert [i.name for i in config.instances] == ["A", "B"]
+
+
+def test_announcement_intervals_and_startup_delay_are_read(load_text: Load) -> None:
+    head = (
+        "global_defs {\n vrrp_garp_interval 0\n vrrp_gna_interval 0.001\n vrrp_startup_delay 2.5\n}"
+    )
+    loaded = load_text(_instance("virtual_ipaddress {\n 192.0.2.10\n}", head))
+    defs = loaded.global_defs
+    assert (defs.garp_interval, defs.gna_interval) == (0.0, 0.001)  # 0: keepalived's sample
+    assert defs.startup_delay == 2.5
+    assert not loaded.warnings  # applied, so not "not implemented"
+
+
+def test_notify_priority_changes_instance_over_sync_group_over_global(load_text: Load) -> None:
+    text = (
+        "global_defs {\n vrrp_notify_priority_changes\n}\n"
+        + _instance("virtual_ipaddress {\n 192.0.2.10\n}").replace("VI_1", "A")
+        + _instance("virtual_ipaddress {\n 192.0.2.11\n}\nnotify_priority_changes on")
+        .replace("VI_1", "B")
+        .replace("virtual_router_id 51", "virtual_router_id 52")
+        + _instance("virtual_ipaddress {\n 192.0.2.12\n}")
+        .replace("VI_1", "C")
+        .replace("virtual_router_id 51", "virtual_router_id 53")
+        + "vrrp_sync_group G {\n group {\n  B\n  C\n }\n notify_priority_changes false\n}\n"
+    )
+    loaded = load_text(text)
+    flags = {i.name: i.notify_priority_changes for i in loaded.instances}
+    assert flags == {"A": True, "B": True, "C": False}
+    assert not loaded.warnings
+
+
+def test_notify_fifo_owner_and_fifo_script_are_read(load_text: Load) -> None:
+    head = (
+        "global_defs {\n notify_fifo /run/k.fifo nobody nogroup\n"
+        ' notify_fifo_script "/usr/local/bin/reader --all" nobody\n'
+        " vrrp_notify_fifo /run/v.fifo\n}"
+    )
+    loaded = load_text(_instance("virtual_ipaddress {\n 192.0.2.10\n}", head))
+    defs = loaded.global_defs
+    assert defs.notify_fifo == NotifyFifoConfig(
+        "/run/k.fifo", "nobody", "nogroup", "/usr/local/bin/reader --all", "nobody", None
+    )
+    assert defs.vrrp_notify_fifo == NotifyFifoConfig("/run/v.fifo")
+    assert not loaded.warnings
+
+
+def test_a_fifo_script_without_its_fifo_is_ignored_with_a_warning(load_text: Load) -> None:
+    head = 'global_defs {\n vrrp_notify_fifo_script "/usr/local/bin/reader"\n}'
+    loaded = load_text(_instance("virtual_ipaddress {\n 192.0.2.10\n}", head))
+    assert loaded.global_defs.vrrp_notify_fifo is None
+    [warning] = loaded.warnings
+    assert "vrrp_notify_fifo_script without vrrp_notify_fifo" in warning.message
+
+
+TRACK_PROCESS = """
+vrrp_track_process web {
+    process /usr/sbin/nginx -g
+    param_match partial
+    weight -20 reverse
+    quorum 2
+    quorum_max 4
+    delay 0.5
+    fork_delay 1
+}
+vrrp_track_process sshd {
+    process sshd
+}
+"""
+
+
+def test_vrrp_track_process_is_read_with_keepalived_s_defaults(load_text: Load) -> None:
+    body = "virtual_ipaddress {\n 192.0.2.10\n}\ntrack_process {\n web weight 10\n sshd\n}"
+    loaded = load_text(TRACK_PROCESS + _instance(body))
+    web, sshd = loaded.track_processes["web"], loaded.track_processes["sshd"]
+    assert (web.process, web.params, web.param_match, web.full_command) == (
+        "/usr/sbin/nginx", ("-g",), "partial", True
+    )  # fmt: skip
+    assert (web.weight, web.reverse, web.quorum, web.quorum_max) == (-20, True, 2, 4)
+    assert (web.fork_delay, web.terminate_delay) == (1.0, 0.5)
+    assert (sshd.full_command, sshd.weight, sshd.quorum, sshd.quorum_max) == (False, 0, 1, None)
+    assert loaded.instances[0].track_processes == (
+        TrackedProcess("web", 10, None),
+        TrackedProcess("sshd", None, None),
+    )
+    assert not loaded.warnings
+
+
+def test_quorum_max_0_alone_means_none_may_run(load_text: Load) -> None:
+    text = "vrrp_track_process no_cron {\n process cron\n quorum_max 0\n}\n" + MINIMAL
+    process = load_text(text).track_processes["no_cron"]
+    assert (process.quorum, process.quorum_max) == (0, 0)
+
+
+def test_a_long_process_name_without_full_command_warns(load_text: Load) -> None:
+    text = "vrrp_track_process p {\n process a-very-long-daemon-name\n}\n" + MINIMAL
+    [warning] = load_text(text).warnings
+    assert "at most 15 bytes" in warning.message
+
+
+def test_nftables_options_are_read(load_text: Load) -> None:
+    head = "global_defs {\n nftables hv_fw\n nftables_priority -5\n nftables_counters\n}"
+    loaded = load_text(_instance("virtual_ipaddress {\n 192.0.2.10\n}\nno_accept", head))
+    defs = loaded.global_defs
+    assert (defs.nftables, defs.nftables_priority, defs.nftables_counters) == ("hv_fw", -5, True)
+    assert loaded.instances[0].accept is False
+    assert not loaded.warnings
+    assert load_text("global_defs {\n nftables\n}\n" + MINIMAL).global_defs.nftables == "keepalived"

@@ -52,11 +52,11 @@ def test_an_lvs_section_is_skipped_with_one_warning(load_text: Load) -> None:
 
 
 def test_a_keepalived_keyword_havip_lacks_warns_by_name(load_text: Load) -> None:
-    config = load_text(_instance(f"    use_vmac\n    track_process {{\n        p1\n    }}\n{VIPS}"))
+    config = load_text(_instance(f"    use_vmac\n    track_bfd {{\n        b1\n    }}\n{VIPS}"))
     reason = "havip does not implement this keepalived keyword"
     assert _warnings(config) == [
         (4, f"skipping use_vmac (vrrp_instance VI_1): {reason}"),
-        (5, f"skipping track_process (vrrp_instance VI_1): {reason}"),
+        (5, f"skipping track_bfd (vrrp_instance VI_1): {reason}"),
     ]
     assert len(config.instances) == 1
 
@@ -154,3 +154,10 @@ def test_unimplemented_address_option_warns(load_text: Load) -> None:
     assert _warnings(config) == [
         (5, "virtual address option 'no_track' is not implemented by havip; ignored")
     ]
+
+
+def test_keepalived_2_3_keywords_havip_lacks_warn_by_name(load_text: Load) -> None:
+    config = load_text("global_defs {\n    json_version 2\n    vrrp_delay_after_boot 30\n}\n")
+    reason = "havip does not implement this keepalived keyword"
+    assert _warnings(config) == [(2, f"skipping json_version (global_defs): {reason}")]
+    assert config.global_defs.delay_after_boot == 30.0

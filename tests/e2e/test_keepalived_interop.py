@@ -6,6 +6,8 @@ back when it returns; a wrong password on one side means no shared election.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from havip.lab.configs import RouterSpec, keepalived_conf
@@ -91,3 +93,34 @@ def test_wrong_password_means_no_shared_election(
         10,
         "keepalived to log password failures",
     )
+
+
+@pytest.mark.parametrize("grouped_kind", ["havip", "keepalived"])
+def test_a_sync_group_takes_over_only_when_every_member_wants_to(
+    lab: Lab, routers: Routers, keepalived_binary: str, grouped_kind: str
+) -> None:
+    """r1 groups VI_1 and VI_2; r2 is master of VI_2 only. VI_1 has no master anywhere, but
+    r1 must hold it in BACKUP while its VI_2 still hears r2 (keepalived: "prefer backup state
+    to avoid thrashing"); once r2 is gone, r1 takes both. havip and keepalived alike."""
+    for name, address in (("r1", "192.0.2.1/24"), ("r2", "192.0.2.2/24")):
+        lab.add_host(name, address)
+    timing = {"version": 3, "advert_int": 0.2}
+    vi_1 = RouterSpec(priority=100, **timing)  # type: ignore[arg-type]
+    vi_2 = RouterSpec(priority=100, instance="VI_2", vrid=52, vips=("192.0.2.101/24",), **timing)  # type: ignore[arg-type]
+    group = "vrrp_sync_group G {\n    group {\n        VI_1\n        VI_2\n    }\n}"
+    r2_spec = RouterSpec(priority=150, instance="VI_2", vrid=52, vips=("192.0.2.101/24",), **timing)  # type: ignore[arg-type]
+    routers.havip(lab.hosts["r2"], keepalived_conf(r2_spec))
+    wait_single_holder(lab, "192.0.2.101", ["r2"], "r2", timeout=15)
+    grouped = keepalived_conf(vi_1, vi_2, after=(group,))
+    if grouped_kind == "havip":
+        r1 = routers.havip(lab.hosts["r1"], grouped)
+    else:
+        r1 = routers.keepalived(lab.hosts["r1"], grouped)
+    time.sleep(3.0)  # over four master-down intervals of VI_1
+    assert holders(lab, "192.0.2.100", ["r1", "r2"]) == []
+    assert holders(lab, "192.0.2.101", ["r1", "r2"]) == ["r2"]
+    # Not even briefly: a member taking over alone would pull VI_2 along and thrash.
+    assert "Entering MASTER STATE" not in r1.log_text()
+    lab.cut("r2")
+    wait_single_holder(lab, "192.0.2.100", ["r1"], "r1", timeout=15)
+    wait_single_holder(lab, "192.0.2.101", ["r1"], "r1", timeout=15)

@@ -9,7 +9,10 @@ a bridge: r1 (priority 150) is the master while healthy, r2 (priority 100) the b
 from __future__ import annotations
 
 import math
+import shutil
 import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +237,62 @@ def test_failing_unweighted_check_means_fault_until_it_rises_again(
     wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
     assert_vip_on(lab, "r1")
     assert state_of(master) == "master"
+
+
+def test_an_unweighted_check_that_has_not_reported_holds_the_instance_in_init(
+    lab: Lab, routers: Routers, tmp_path: Path
+) -> None:
+    """keepalived's rule: no MASTER (not even for the address owner) before the weight-0
+    check's first result. The check blocks until a file appears, so it has not reported."""
+    r1, _r2 = build(lab)
+    go = tmp_path / "go"
+    waits = f"/bin/sh -c 'while test ! -e {go}; do sleep 0.05; done'"
+    block = vrrp_script("chk_service", waits, interval=60, timeout=60)
+    spec = RouterSpec(
+        priority=255,
+        global_extra=SCRIPT_GLOBALS,
+        extra=track_block("track_script", ["chk_service"]),
+    )
+    owner = routers.havip(r1, config(spec, scripts=[block]))
+    wait_for(lambda: state_of(owner) is not None, WAIT, "r1 serving /status")
+    time.sleep(1.0)  # an owner without the hold is master at once
+    assert state_of(owner) == "init"
+    assert holders(lab, VIP, ["r1"]) == []
+    go.touch()
+    wait_single_holder(lab, VIP, ["r1"], "r1", timeout=WAIT)
+    assert state_of(owner) == "master"
+
+
+def test_a_tracked_process_that_stops_means_fault_until_it_runs_again(
+    lab: Lab, routers: Routers, tmp_path: Path
+) -> None:
+    """vrrp_track_process (weight 0) by process name, read from /proc."""
+    r1, r2 = build(lab)
+    daemon = tmp_path / "hvdaemon"  # a copy of sleep with a name no other process has
+    shutil.copy("/bin/sleep", daemon)
+
+    def start_daemon() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([str(daemon), "600"])
+
+    process = "vrrp_track_process daemon {\n    process hvdaemon\n}\n"
+    spec = RouterSpec(priority=150, extra=track_block("track_process", ["daemon"]))
+    running = start_daemon()
+    try:
+        master = routers.havip(r1, config(spec, scripts=[process]))
+        routers.havip(r2, BACKUP_CONFIG)
+        wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
+        assert metric(master, "havip_track_process_up", process="daemon") == 1
+        running.kill()
+        running.wait()
+        wait_for(lambda: state_of(master) == "fault", WAIT, "r1 in FAULT")
+        wait_single_holder(lab, VIP, NAMES, "r2", timeout=WAIT)
+        assert metric(master, "havip_track_process_up", process="daemon") == 0
+        running = start_daemon()
+        wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
+        assert_vip_on(lab, "r1")
+    finally:
+        running.kill()
+        running.wait()
 
 
 # --- 3. tracked interface --------------------------------------------------------------------

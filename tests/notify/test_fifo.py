@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import pwd
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from havip.notify.fifo import NOTIFY_STATES, NotifyFifo, fifo_line
 from havip.proto.model import State
@@ -88,3 +91,26 @@ def test_writing_to_a_closed_fifo_is_a_counted_drop(tmp_path: Path) -> None:
     fifo = NotifyFifo(str(tmp_path / "notify.fifo"))
     assert not fifo.write(fifo_line("INSTANCE", "VI_1", "MASTER", 100))
     assert fifo.dropped == 1
+
+
+def test_a_created_fifo_is_given_to_its_configured_owner(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file away")
+    nobody = pwd.getpwnam("nobody")
+    path = tmp_path / "notify.fifo"
+    fifo = NotifyFifo(str(path), (nobody.pw_uid, nobody.pw_gid))
+    fifo.open()
+    info = path.stat()
+    assert (info.st_uid, info.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    fifo.close()
+
+
+def test_an_existing_fifo_keeps_its_owner(tmp_path: Path) -> None:
+    path = tmp_path / "notify.fifo"
+    os.mkfifo(path)
+    before = path.stat()
+    fifo = NotifyFifo(str(path), (before.st_uid + 1, before.st_gid + 1))
+    fifo.open()
+    after = path.stat()
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    fifo.close()

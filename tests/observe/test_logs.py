@@ -24,6 +24,7 @@ from havip.proto.events import (
     PacketRejected,
     Shutdown,
     TrackerChanged,
+    WantsMaster,
 )
 from havip.proto.model import Anomaly, RejectReason
 
@@ -311,3 +312,17 @@ def test_setup_logging_writes_json_to_stderr_once_even_when_called_twice(
     logging.getLogger("havip").debug("VRRP_Instance(VI_1) debug line")
     lines = capsys.readouterr().err.splitlines()
     assert [json.loads(line)["message"] for line in lines] == ["VRRP_Instance(VI_1) debug line"]
+
+
+def test_a_member_held_by_its_sync_group_says_why_once(
+    logger: logging.Logger, records: Records
+) -> None:
+    observer = LogObserver(FakeClock(), logger=logger)
+    runtime, _other = two_instances()
+    runtime.sync_group = "G1"
+    observer.observe(Stepped(runtime, [WantsMaster(True)], 1.0))
+    observer.observe(Stepped(runtime, [WantsMaster(False)], 2.0))
+    assert records.messages() == [
+        "VRRP_Instance(VI_1) would become MASTER; waiting for every member of sync group G1 "
+        "to want it too"
+    ]

@@ -155,6 +155,61 @@ def test_instance_with_a_fault_at_start_enters_fault_and_sends_nothing() -> None
     assert instance.get_timer() is None
 
 
+def test_startup_delay_holds_in_init_deaf_and_silent_until_it_has_passed() -> None:
+    instance = VrrpInstance(settings(priority=255), local_address=ME)
+    assert instance.handle(Start(not_before=5.0), 0.0) == []
+    assert instance.state is State.INIT
+    assert instance.get_timer() == 5.0
+    assert instance.handle(AdvertReceived(advert(100), PEER), 1.0) == []  # not even PeerHeard
+    assert instance.handle_timer(4.9) == []
+    out = instance.handle_timer(5.0)
+    assert kinds(out) == [StateChanged, InstallVips, SendAdvert, Announce]
+    assert instance.state is State.MASTER
+
+
+def test_startup_delay_then_backup_times_its_master_down_from_the_end_of_the_delay() -> None:
+    instance = VrrpInstance(settings(priority=100), local_address=ME)
+    instance.handle(Start(not_before=5.0), 0.0)
+    instance.handle_timer(5.0)
+    assert instance.state is State.BACKUP
+    assert instance.get_timer() == pytest.approx(5.0 + master_down_interval(3, 100, 100))
+
+
+def test_an_unreported_weight_0_script_holds_the_instance_in_init() -> None:
+    instance = VrrpInstance(
+        settings(priority=255, awaited_trackers=frozenset({"script chk"})), local_address=ME
+    )
+    assert instance.handle(Start(), 0.0) == []
+    assert instance.state is State.INIT and instance.awaiting == ("script chk",)
+    assert instance.get_timer() is None
+    out = instance.handle(TrackerChanged("script chk", up=True, weight=0), 2.0)
+    assert kinds(out) == [StateChanged, InstallVips, SendAdvert, Announce]
+    assert instance.state is State.MASTER
+
+
+def test_a_weight_0_script_failing_first_time_takes_the_instance_from_init_to_fault() -> None:
+    instance = VrrpInstance(settings(awaited_trackers=frozenset({"script chk"})), local_address=ME)
+    instance.handle(Start(), 0.0)
+    out = instance.handle(TrackerChanged("script chk", up=False, weight=0), 2.0)
+    assert out == [StateChanged(State.INIT, State.FAULT, Reason.FAULT, 2.0, 100, None, None,
+                                detail="script chk")]  # fmt: skip
+
+
+def test_a_script_reporting_before_start_does_not_hold_it() -> None:
+    instance = VrrpInstance(settings(awaited_trackers=frozenset({"script chk"})), local_address=ME)
+    instance.handle(TrackerChanged("script chk", up=True, weight=0), 0.0)
+    instance.handle(Start(), 0.0)
+    assert instance.state is State.BACKUP
+
+
+def test_shutdown_during_the_startup_delay_stops_without_a_pending_timer() -> None:
+    instance = VrrpInstance(settings(), local_address=ME)
+    instance.handle(Start(not_before=5.0), 0.0)
+    out = instance.handle(Shutdown(), 1.0)
+    assert kinds(out) == [StateChanged] and instance.state is State.STOP
+    assert instance.get_timer() is None
+
+
 # --- backup -----------------------------------------------------------------------------------
 
 
@@ -501,7 +556,7 @@ def test_effective_priority_follows_keepalived_weights_and_clamps() -> None:
 def test_weighted_tracker_changes_the_advertised_priority() -> None:
     instance = master(priority=100)
     out = instance.handle(TrackerChanged("chk_haproxy", up=False, weight=-60), 5.0)
-    assert out == [PriorityChanged(100, 40, "chk_haproxy")]
+    assert out == [PriorityChanged(100, 40, "chk_haproxy", State.MASTER)]
     assert instance.advert.priority == 40 and instance.master_priority == 40
     assert instance.state is State.MASTER
 
@@ -656,7 +711,7 @@ def test_reload_lowers_a_masters_priority_without_a_state_change() -> None:
     instance = master(priority=150)
     out = reconfigured(instance, 10.0, priority=120)
     assert instance.state is State.MASTER
-    assert PriorityChanged(150, 120, "reload") in out
+    assert PriorityChanged(150, 120, "reload", State.MASTER) in out
     assert SendAdvert(instance.advert) in out and instance.advert.priority == 120
     assert not any(isinstance(o, ReleaseVips | StateChanged) for o in out)
 

@@ -147,7 +147,7 @@ def test_when_one_master_member_drops_to_backup_the_other_masters_follow() -> No
     assert group.member_state("VI_1", State.MASTER, State.BACKUP) == []
 
 
-def test_with_the_proposed_gate_the_group_takes_over_only_when_every_member_wants_to() -> None:
+def test_the_group_takes_over_only_when_every_member_wants_to() -> None:
     group = started_group()
     assert group.member_wants_master("VI_1", True) == []
     assert group.member_wants_master("VI_2", True) == []
