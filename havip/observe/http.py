@@ -329,9 +329,7 @@ class _MainRoutes:
         if config is not None and not await self.auth.allows(
             config.users, _header_bytes(request.headers.get("authorization"))
         ):
-            return _text(
-                401, "Unauthorized", "Unauthorized\n", (("WWW-Authenticate", "Basic"),)
-            )
+            return _text(401, "Unauthorized", "Unauthorized\n", (("WWW-Authenticate", "Basic"),))
         if request.method not in ("GET", "HEAD"):
             return _text(
                 405, "Method Not Allowed", "only GET and HEAD\n", (("Allow", "GET, HEAD"),)

@@ -49,9 +49,7 @@ def kill_master_then_restart_without_a_vip(
     return host.addresses_on(), second
 
 
-def test_the_record_removes_a_vip_the_new_config_no_longer_has(
-    lab: Lab, tmp_path: Path
-) -> None:
+def test_the_record_removes_a_vip_the_new_config_no_longer_has(lab: Lab, tmp_path: Path) -> None:
     record = str(tmp_path / "vips.json")
     addresses, second = kill_master_then_restart_without_a_vip(
         lab, tmp_path, "--vip-record", record
@@ -66,9 +64,7 @@ def test_the_record_removes_a_vip_the_new_config_no_longer_has(
 
 def test_without_the_record_an_untagged_leftover_stays(lab: Lab, tmp_path: Path) -> None:
     """The control: proves the tag is really off and that the record is what removes it."""
-    addresses, second = kill_master_then_restart_without_a_vip(
-        lab, tmp_path, "--vip-record", "off"
-    )
+    addresses, second = kill_master_then_restart_without_a_vip(lab, tmp_path, "--vip-record", "off")
     try:
         assert {KEPT, DROPPED} <= addresses
     finally:

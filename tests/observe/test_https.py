@@ -99,9 +99,9 @@ async def test_plain_http_and_old_tls_get_nothing(
 ) -> None:
     web = web_config(tmp_path / "web.yml", certs, extra="")
     (tmp_path / "web.yml").write_text(
-        (tmp_path / "web.yml").read_text().replace(
-            "basic_auth_users", "  min_version: TLS13\nbasic_auth_users"
-        )
+        (tmp_path / "web.yml")
+        .read_text()
+        .replace("basic_auth_users", "  min_version: TLS13\nbasic_auth_users")
     )
     url = await serve(nursery, web)
     auth = ("--cacert", str(certs.ca), "--user", f"prometheus:{PASSWORD}")
@@ -116,9 +116,7 @@ async def test_plain_http_and_old_tls_get_nothing(
 async def test_client_certificates_are_required_and_verified(
     nursery: trio.Nursery, tmp_path: Path, certs: Certs
 ) -> None:
-    mtls = (
-        f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {certs.ca}\n"
-    )
+    mtls = f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {certs.ca}\n"
     path = tmp_path / "web.yml"
     web_config(path, certs)
     path.write_text(path.read_text().replace("basic_auth_users", mtls + "basic_auth_users"))
@@ -176,9 +174,7 @@ async def test_a_renewed_certificate_is_served_without_a_restart(
     shutil.copy(certs.server_cert, live_cert)
     shutil.copy(certs.server_key, live_key)
     path = tmp_path / "web.yml"
-    path.write_text(
-        f"tls_server_config:\n  cert_file: {live_cert}\n  key_file: {live_key}\n"
-    )
+    path.write_text(f"tls_server_config:\n  cert_file: {live_cert}\n  key_file: {live_key}\n")
     url = await serve(nursery, WebConfigWatcher(path))
     assert (await curl(f"{url}/healthz", "--cacert", str(certs.ca))).status == 200
     # certbot-style renewal: new files moved into place, the web config untouched
@@ -187,7 +183,6 @@ async def test_a_renewed_certificate_is_served_without_a_restart(
         target.with_suffix(".new").rename(target)
     assert (await curl(f"{url}/healthz", "--cacert", str(certs.ca))).status == 0
     assert (await curl(f"{url}/healthz", "--cacert", str(renewed.ca))).status == 200
-
 
 
 async def test_havip_status_reads_a_tls_agent_with_its_password(

@@ -121,9 +121,7 @@ BAD = [
 def test_bad_files_are_refused_with_file_and_line(
     tmp_path: Path, certs: Certs, text: str, line: int, message: str
 ) -> None:
-    path = write(
-        tmp_path, text.format(cert=certs.server_cert, key=certs.server_key, ca=certs.ca)
-    )
+    path = write(tmp_path, text.format(cert=certs.server_cert, key=certs.server_key, ca=certs.ca))
     with pytest.raises(WebConfigError) as raised:
         load_web_config(path)
     assert str(raised.value).startswith(f"{path}:{line}: error: ")
