@@ -7,6 +7,8 @@ comes is read before the backup would take over.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -32,6 +34,15 @@ def backup_conf() -> str:
     return keepalived_conf(RouterSpec(priority=100, password="right"))
 
 
+@asynccontextmanager
+async def backup(clock: trio.testing.MockClock, directory: Path) -> AsyncIterator[Running]:
+    """The agent at priority 100 on a fake eth0, just started (backup, hearing nobody)."""
+    net = FakeNet(clock)
+    net.add_link("eth0")
+    async with running_agent(backup_conf(), net, directory) as run:
+        yield run
+
+
 async def follow_master(run: Running, adverts: int) -> float:
     """Deliver the master's advert once a second; return the last one's arrival time."""
     endpoint = run.net.endpoint("eth0")
@@ -47,9 +58,7 @@ async def follow_master(run: Running, adverts: int) -> float:
 async def test_a_backup_takes_over_one_master_down_interval_after_the_last_arrival(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(backup_conf(), net, tmp_path) as run:
+    async with backup(autojump_clock, tmp_path) as run:
         machine = run.agent.runtimes[0].machine
         last = await follow_master(run, 10)
         assert machine.state is State.BACKUP
@@ -64,13 +73,11 @@ async def test_a_backup_takes_over_one_master_down_interval_after_the_last_arriv
 async def test_an_advert_waiting_out_its_window_is_read_before_a_takeover(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(backup_conf(), net, tmp_path) as run:
+    async with backup(autojump_clock, tmp_path) as run:
         machine = run.agent.runtimes[0].machine
         last = await follow_master(run, 5)
         late = last + MASTER_DOWN_INTERVAL - 0.001  # the master is late, but not dead
-        endpoint = net.endpoint("eth0")
+        endpoint = run.net.endpoint("eth0")
         endpoint.deliver(advert_datagram(MASTER_ADVERT, MASTER, VRRP_MCAST_GROUP4), at=late)
         await trio.sleep_until(late + RECEIVE_WINDOW_MAX / 2)  # inside the window
         assert machine.state is State.BACKUP
@@ -83,9 +90,7 @@ async def test_following_a_master_fires_no_timer(
 ) -> None:
     """Each advert moves the master-down deadline and re-arms it at once: the scheduler never
     fires a deadline that has moved (that would wake the loop per instance per interval)."""
-    net = FakeNet(autojump_clock)
-    net.add_link("eth0")
-    async with running_agent(backup_conf(), net, tmp_path) as run:
+    async with backup(autojump_clock, tmp_path) as run:
         fired: list[float] = []
         supervisor = run.agent.supervisor
         timer = supervisor.timer
