@@ -18,6 +18,7 @@ import struct
 from dataclasses import dataclass
 
 from havip.monitor.segment import Captured
+from havip.net.vrrpsock import AddressMemo
 from havip.proto.model import DecodeError
 from havip.proto.packet import parse_ipv4, parse_ipv6
 
@@ -62,6 +63,7 @@ class VrrpTap:
 
     def __init__(self, interface: str) -> None:
         self.interface = interface
+        self._addresses = AddressMemo()  # the agent's: a speaker's address is built once
         # Protocol 0 until bind: nothing is queued before the filter is in place.
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
         try:
@@ -98,7 +100,7 @@ class VrrpTap:
             return None
         try:
             if protocol == ETH_P_IP:
-                header4, payload = parse_ipv4(data)
+                header4, payload = parse_ipv4(data, self._addresses)
                 return Captured(
                     self.interface,
                     payload,
