@@ -10,8 +10,12 @@ The rules, in the protocol's own terms:
 - A group is (interface, family, VRID). A speaker is (source address, source MAC) in a group.
 - A speaker is *advertising* while its last advert, with a non-zero priority, is younger than
   the Master_Down_Interval its own advert implies (3 intervals plus its skew): as long as a
-  backup would still believe in it. Backups never advertise, so every advertising speaker
-  believes it is the master: two at once is a split brain, as the wire shows it.
+  backup would still believe in it. Backups never advertise, so an advertising speaker
+  believes it is the master, unless it has *yielded*: a higher-ranked speaker began its run
+  after this one's last advert (within a quarter of this one's interval, for an advert already
+  in flight), and a master that hears a higher-ranked advert becomes backup at once (RFC 5798
+  section 6.4.3), so the wire will hear no more of it. Two speakers claiming at once is a split
+  brain, as the wire shows it; a preemption is not one.
 - The group's master is the advertising speaker with the highest priority, ties broken by the
   higher address (RFC 5798 section 6.4.3). A group with speakers but none advertising is silent.
 - A failover is a change of master to another speaker. Its duration runs from the old master's
@@ -52,6 +56,11 @@ SpeakerKey = tuple[IPAddress, bytes]
 """(source address, source MAC; empty when the capture has none)."""
 
 NEVER = float("inf")
+
+YIELD_GRACE = 0.25
+"""Of a speaker's own advert interval: how long after a higher-ranked speaker's first advert
+an advert of its may still have been in flight (or waiting in a receive window) when it heard
+that advert and yielded."""
 
 MALFORMED_REASONS: tuple[RejectReason, ...] = (
     RejectReason.TTL,
@@ -147,6 +156,9 @@ class Speaker:
     address_hash: int = 0
     last_payload: bytes = b""
     last_destination: IPAddress | None = None
+    yielded: bool = False
+    """A higher-ranked speaker began advertising after this one's last advert: it heard that
+    and became backup, so it no longer claims to be master though its window is still open."""
     adverts: dict[PriorityClass, int] = field(
         default_factory=lambda: dict.fromkeys(PriorityClass, 0)
     )
@@ -162,6 +174,16 @@ class Speaker:
 
     def advertising(self, now: float) -> bool:
         return self.priority != PRIORITY_RELEASE and now < self.last_seen + self.window
+
+    def claims_master(self, now: float) -> bool:
+        """Advertising and not yielded: it believes it is the master."""
+        return not self.yielded and self.advertising(now)
+
+    def yields_to(self, higher: Speaker) -> bool:
+        """Whether `higher`, which outranks this speaker, began its run after this one's last
+        advert (allowing one already in flight), so this speaker heard it and became backup."""
+        grace = YIELD_GRACE * self.interval_cs / 100
+        return self.last_seen <= higher.run_start + grace
 
     @property
     def total_adverts(self) -> int:
@@ -291,7 +313,7 @@ class Segment:
         speaker = group.speakers.get((packet.source, packet.mac))
         if speaker is None:
             speaker = self._new_speaker(group, packet, now, events)
-        elif not speaker.advertising(now):
+        elif speaker.yielded or not speaker.advertising(now):
             speaker.run_start = now
         speaker.last_seen = now
         speaker.last_payload = packet.payload
@@ -321,7 +343,7 @@ class Segment:
 
     def _repeat(self, packet: Captured, now: float) -> bool:
         """Record a routine advert fast: the same bytes, to the same destination, as the last
-        one of a speaker that is advertising. Nothing the census concludes can change (the
+        one of a speaker that claims to be master. Nothing the census concludes can change (the
         speaker's rank, the master and the disagreements stay), so only the counts and times
         move; the group's deadline only gets later, and a stale one merely wakes `expire` early.
         """
@@ -336,7 +358,7 @@ class Segment:
             speaker is None
             or speaker.last_payload != payload
             or speaker.last_destination != packet.destination
-            or not speaker.advertising(now)
+            or not speaker.claims_master(now)
         ):
             return False
         speaker.last_seen = now
@@ -387,9 +409,13 @@ class Segment:
         for speaker in list(group.speakers.values()):
             if now >= speaker.last_seen + retention and speaker is not group.master:
                 del group.speakers[speaker.key]
-        advertising = [s for s in group.speakers.values() if s.advertising(now)]
-        group.advertising = len(advertising)
-        best = max(advertising, key=_rank) if advertising else None
+        live = sorted(
+            (s for s in group.speakers.values() if s.advertising(now)), key=_rank, reverse=True
+        )
+        for index, speaker in enumerate(live):
+            speaker.yielded = any(speaker.yields_to(higher) for higher in live[:index])
+        group.advertising = sum(not s.yielded for s in live)
+        best = live[0] if live else None
         if best is not group.master:
             old = group.master
             if old is not None:

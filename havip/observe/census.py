@@ -114,7 +114,7 @@ def _speaker(speaker: Speaker | None, now: float, wall_offset: float) -> dict[st
         "checksum": speaker.checksum.value,
         "addresses": [str(a) for a in speaker.addresses],
         "address_hash": speaker.address_hash,
-        "advertising": speaker.advertising(now),
+        "advertising": speaker.claims_master(now),
         "first_seen": speaker.first_seen + wall_offset,
         "run_start": speaker.run_start + wall_offset,
         "last_seen": speaker.last_seen + wall_offset,

@@ -329,7 +329,8 @@ MONITOR_MASTERS = Metric(
     "havip_monitor_masters",
     Kind.GAUGE,
     _GROUP,
-    "Speakers advertising now (within their master-down interval); above 1 is a split brain.",
+    "Speakers claiming to be master now (advertising within their master-down interval and not"
+    " outranked by a later one); above 1 is a split brain.",
 )
 MONITOR_SILENT = Metric(
     "havip_monitor_silent",

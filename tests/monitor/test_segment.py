@@ -89,15 +89,44 @@ def ticks(start: float, stop: float, step: float = 1.0) -> list[float]:
 
 def test_master_is_the_highest_priority_advertiser_ties_by_address() -> None:
     segment = Segment(("eth0",))
-    segment.receive(packet(A, 100), 0.0)
-    segment.receive(packet(B, 100), 0.1)
-    segment.receive(packet(C, 90, interval_cs=50), 0.2)
+    for start in (0.0, 1.0):  # each keeps advertising after hearing the others: three claims
+        segment.receive(packet(A, 100), start)
+        segment.receive(packet(B, 100), start + 0.3)
+        segment.receive(packet(C, 90, interval_cs=50), start + 0.6)
     group = segment.groups[KEY]
     assert group.master is not None
     assert (group.master.address, group.master.priority) == (B, 100)
     assert group.master.interval_cs == 100
     assert group.advertising == 3
     assert len(group.speakers) == 3
+
+
+def test_a_preempted_master_yields_at_once_and_is_no_split_brain() -> None:
+    """The lower master's last advert came before the higher one's first: it heard it and
+    became backup (RFC 5798 6.4.3), though its master-down window is still open."""
+    segment = Segment(("eth0",))
+    advertise(segment, B, 100, ticks(0, 5))
+    advertise(segment, A, 150, ticks(5.1, 8))
+    group = segment.groups[KEY]
+    assert group.master is not None and group.master.address == A
+    assert group.advertising == 1
+    assert group.speakers[(B, packet(B, 100).mac)].yielded
+
+
+def test_an_advert_in_flight_when_the_higher_master_began_is_still_a_yield() -> None:
+    segment = Segment(("eth0",))
+    advertise(segment, B, 100, ticks(0, 5))
+    advertise(segment, A, 150, [4.95])  # B's advert at 5.0 was sent before A's arrived
+    assert segment.groups[KEY].advertising == 1
+
+
+def test_a_lower_master_advertising_after_the_higher_one_began_is_a_split_brain() -> None:
+    segment = Segment(("eth0",))
+    advertise(segment, B, 100, ticks(0, 5))
+    advertise(segment, A, 150, [5.1])
+    assert segment.groups[KEY].advertising == 1
+    advertise(segment, B, 100, [6.0])  # the same bytes again: it never heard A
+    assert segment.groups[KEY].advertising == 2
 
 
 def test_two_advertising_masters_are_counted_until_one_falls_silent() -> None:
