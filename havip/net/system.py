@@ -20,6 +20,7 @@ from havip.net.announce import Announcer
 from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
+from havip.net.ring import VrrpRing
 from havip.net.viprecord import VipRecord
 from havip.net.vrrpsock import Datagram, VrrpSocket
 from havip.proto.model import DecodeError, Family, IPAddress
@@ -92,17 +93,22 @@ class Net(Protocol):
 
 
 class SystemEndpoint:
-    """`VrrpEndpoint` over a real raw socket."""
+    """`VrrpEndpoint` over a real raw socket, which sends; an IPv4 one receives through a
+    memory-mapped ring beside it (havip.net.ring), an IPv6 one through the socket itself."""
 
-    def __init__(self, sock: VrrpSocket) -> None:
+    def __init__(self, sock: VrrpSocket, ring: VrrpRing | None = None) -> None:
         self._sock = sock
+        self._ring = ring
+        self._receiver: VrrpSocket | VrrpRing = sock if ring is None else ring
+        if ring is not None:
+            sock.discard_received()
         self.interface = sock.interface
         self.group = sock.group
         self._offset = 0.0
         self._offset_checked = -math.inf
 
     async def wait_readable(self) -> None:
-        await trio.lowlevel.wait_readable(self._sock.sock)
+        await trio.lowlevel.wait_readable(self._receiver.sock)
 
     def _clock_offset(self) -> float:
         """trio's clock minus the wall clock, read again once a second (a stepped wall clock
@@ -114,12 +120,14 @@ class SystemEndpoint:
         return self._offset
 
     def receive_batch(self, limit: int) -> list[tuple[Datagram | DecodeError, float | None]]:
-        return self._sock.receive_batch(limit, self._clock_offset())
+        return self._receiver.receive_batch(limit, self._clock_offset())
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         self._sock.send(payload, source, destination)
 
     def close(self) -> None:
+        if self._ring is not None:
+            self._ring.close()
         self._sock.close()
 
 
@@ -139,7 +147,15 @@ class SystemNet:
         await self._monitor.changes()
 
     def open_vrrp(self, link: LinkInfo, family: Family, group: IPAddress) -> VrrpEndpoint:
-        return SystemEndpoint(VrrpSocket(link.name, link.index, family, group))
+        sock = VrrpSocket(link.name, link.index, family, group)
+        if family != Family.IPV4:
+            return SystemEndpoint(sock)
+        try:
+            ring = VrrpRing(link.name, link.index)
+        except OSError:
+            sock.close()
+            raise
+        return SystemEndpoint(sock, ring)
 
     def add_vips(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         return self._netlink.add(index, specs)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from itertools import repeat
 
+from havip.net.bpf import DROP_ALL, attach_filter
 from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, Family, IPAddress
 from havip.proto.packet import parse_ipv4
 
@@ -93,6 +94,11 @@ class VrrpSocket:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
         sock.setblocking(False)
 
+    def discard_received(self) -> None:
+        """Queue nothing from now on: another socket reads the adverts (havip.net.ring), this
+        one stays to send them and to keep the group membership."""
+        attach_filter(self.sock, DROP_ALL)
+
     def fileno(self) -> int:
         return self.sock.fileno()
 
@@ -143,7 +149,7 @@ class VrrpSocket:
                     data, ancillary, _flags, _address = recvmsg(RECEIVE_BUFFER, _IPV4_ANCILLARY)
                     item: Datagram | DecodeError | None = known.get(data)
                     if item is None:
-                        item = _ipv4_datagram(data, self._addresses)
+                        item = ipv4_datagram(data, self._addresses)
                         if isinstance(item, Datagram):
                             known.put(data, item)
                     add((item, _arrival(ancillary, clock_offset)))
@@ -217,7 +223,8 @@ class DatagramMemo:
             self._known[key] = datagram
 
 
-def _ipv4_datagram(data: bytes, addresses: AddressMemo) -> Datagram | DecodeError:
+def ipv4_datagram(data: bytes, addresses: AddressMemo) -> Datagram | DecodeError:
+    """The datagram an IPv4 packet carries, or why its header cannot be trusted."""
     try:
         header, payload = parse_ipv4(data, addresses)
     except DecodeError as error:
