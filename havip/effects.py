@@ -109,6 +109,16 @@ class CloseEndpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateVmac:
+    """use_vmac: create the instance's VMAC interface `name` with `mac` on `base`."""
+
+    runtime: InstanceRuntime
+    base: LinkInfo
+    name: str
+    mac: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class RemoveLeftovers:
     runtime: InstanceRuntime
     index: int
@@ -139,6 +149,7 @@ Effect = (
     | PacketDropped
     | OpenEndpoint
     | CloseEndpoint
+    | CreateVmac
     | RemoveLeftovers
     | Rearm
     | RearmPacer

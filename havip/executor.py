@@ -52,6 +52,17 @@ class Executor:
         for failure in failures:
             log.error("VRRP_Instance(%s) cannot remove leftover VIP %s", name, failure)
 
+    def create_vmac(self, effect: fx.CreateVmac) -> None:
+        """keepalived's words on success; a failure is logged and the instance waits for the
+        interface (it cannot send or hold its VIPs without it)."""
+        name = effect.runtime.name
+        try:
+            self.net.create_vmac(effect.base, effect.name, effect.mac)
+        except OSError as error:
+            log.error("(%s): Unable to create VMAC interface %s: %s", name, effect.name, error)
+            return
+        log.info("(%s): Success creating VMAC interface %s", name, effect.name)
+
     def remove_recorded(self) -> None:
         """Before any instance starts: remove what the previous run recorded as its VIPs."""
         removed, failures = self.net.remove_recorded()

@@ -21,6 +21,7 @@ from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.viprecord import VipRecord
+from havip.net.vmac import Vmacs
 from havip.net.vrrpsock import Datagram, VrrpSocket
 from havip.proto.model import DecodeError, Family, IPAddress
 
@@ -81,6 +82,9 @@ class Net(Protocol):
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
 
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+        """A VMAC interface `name` with `mac` on `base`, up (removed on close). OSError."""
+
     def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
         """Drop traffic to and from `addresses` (no_accept); the ones newly blocked. OSError."""
 
@@ -133,6 +137,7 @@ class SystemNet:
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
         self._firewall: NftFirewall | None = None
+        self._vmacs = Vmacs()
 
     def link(self, name: str) -> LinkInfo | None:
         return self._netlink.link(name)
@@ -164,6 +169,9 @@ class SystemNet:
             announcer = self._announcers[device] = Announcer(device)
         return announcer.announce(mac, tuple(addresses))
 
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+        self._vmacs.create(base.index, base.name, name, mac)
+
     def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
         if self._firewall is None:
             self._firewall = NftFirewall(table)
@@ -184,4 +192,5 @@ class SystemNet:
         self._monitor.close()
         for announcer in self._announcers.values():
             announcer.close()
+        self._vmacs.close()
         self._netlink.close()

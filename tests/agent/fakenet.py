@@ -223,6 +223,12 @@ class FakeNet:
         self.frames += [(trio.current_time(), device, address) for address in addresses]
         return len(addresses)
 
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+        index = len(self.links) + 2
+        self.links[name] = LinkInfo(index, name, base.up, mac, None, None)
+        self.calls.append("vmac")
+        self._link_change.set()
+
     def close(self) -> None:
         self.closed = True
 
