@@ -75,9 +75,13 @@ class Executor:
         endpoint = self._endpoints.get(effect.endpoint)
         if endpoint is None:
             return
+        via, family = effect.via, effect.endpoint[1]
         for destination, payload in effect.packets:
             try:
-                endpoint.send(payload, effect.source, destination)
+                if via is None:
+                    endpoint.send(payload, effect.source, destination)
+                else:
+                    self.net.send_via(via, family, payload, effect.source, destination)
             except OSError as error:
                 log.warning(
                     "VRRP_Instance(%s) cannot send advert to %s: %s",

@@ -622,7 +622,11 @@ class Supervisor:
                 for dst in destinations
             )
             driven.encoded_for = advert
-        self.effects.append(Transmit(key, driven.runtime, source, driven.encoded))
+        config = driven.config
+        via = None
+        if config.vmac is not None and not config.vmac_xmit_base:
+            via = self.links.get(config.vmac)  # from the base until the VMAC exists
+        self.effects.append(Transmit(key, driven.runtime, source, driven.encoded, via))
 
     def _update_vips(self, driven: Driven, update: UpdateVips) -> None:
         """A master's VIPs changed by reload: remove the retired, add the new, keep the rest."""
@@ -716,8 +720,9 @@ class Supervisor:
         self._feed(driven, TrackerChanged(interface_tracker(name), up, 0), now)
 
     def _request_vmac(self, driven: Driven, base: LinkInfo) -> None:
-        """use_vmac: ask for the VMAC once its base interface exists (havip.net.vmac); the
-        adverts stay on the base interface (vmac_xmit_base)."""
+        """use_vmac: ask for the VMAC once its base interface exists (havip.net.vmac).
+        Adverts are heard on the base interface; they go out of the VMAC (`_transmit`)
+        unless vmac_xmit_base."""
         config = driven.config
         if config.vmac is None or config.vmac in self._vmacs_requested:
             return

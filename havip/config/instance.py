@@ -550,12 +550,8 @@ class _Settler:
         location = draft.use_vmac.location
         if family == 6:
             self.error(location, "use_vmac: only IPv4 instances can use a VMAC in havip so far")
-        if xmit_base is None:
-            self.error(
-                location,
-                "use_vmac: havip sends adverts from the base interface only; add vmac_xmit_base"
-                " (adverts from the VMAC are not supported yet)",
-            )
+        if draft.unicast_peers and xmit_base is None:
+            self.error(location, "use_vmac with unicast_peer needs vmac_xmit_base (keepalived)")
         vrid = draft.vrid.value if draft.vrid is not None else 0
         return draft.use_vmac.value or f"vrrp.{vrid}", xmit_base is not None
 

@@ -2,15 +2,16 @@
 
 With a VMAC, the VIPs live on a macvlan whose MAC is 00:00:5e:00:01:VRID, so every router of
 the group answers for them with the same MAC and a client's neighbour entry survives a
-failover unchanged. havip sends and receives adverts on the base interface (keepalived's
-`vmac_xmit_base`): a socket listening on the VMAC would join 224.0.0.18 there, and the IGMP
-report a backup then sends from the virtual MAC teaches the switches that the master's MAC
-is on the backup's port (keepalived#1957). So:
+failover unchanged. The master's adverts go out of the VMAC (so switches keep learning the
+virtual MAC on its port), or out of the base interface with `vmac_xmit_base`; either way
+havip listens on the base interface only. keepalived listens on the VMAC, which joins
+224.0.0.18 there, and the IGMP report a backup then sends from the virtual MAC teaches the
+switches that the master's MAC is on the backup's port (keepalived#1957). So:
 - the macvlan is in bridge mode (keepalived uses private mode, where it listens on the VMAC):
   an advert another router sends from the same virtual MAC then still reaches the base
   interface instead of being taken for this router's own VMAC's (FRR does the same);
-- IPv6 is off on an IPv4 instance's VMAC (no link-local address, so no neighbour discovery
-  or MLD frame ever leaves a backup with the virtual MAC as its source);
+- nothing listens on the VMAC, and IPv6 is off on an IPv4 instance's VMAC (no link-local
+  address, so no neighbour discovery or MLD frame ever leaves a backup with the virtual MAC);
 - the VMAC answers ARP only for addresses on itself (arp_ignore=1), and it holds VIPs only
   while master, so a backup never answers with the virtual MAC; accept_local=1 and
   rp_filter=0 let it take in packets from its own addresses (the address owner);

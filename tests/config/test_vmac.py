@@ -45,13 +45,14 @@ def test_without_use_vmac_the_vips_stay_on_the_interface(load_text: Load) -> Non
     ]
 
 
-def test_adverts_from_the_vmac_are_refused_by_name(errors_of: Errors) -> None:
-    assert errors_of(_instance("    use_vmac\n")) == [
-        (
-            4,
-            "use_vmac: havip sends adverts from the base interface only; add vmac_xmit_base"
-            " (adverts from the VMAC are not supported yet)",
-        )
+def test_adverts_from_the_vmac_are_the_default(load_text: Load) -> None:
+    assert load_text(_instance("    use_vmac\n")).instances[0].vmac_xmit_base is False
+
+
+def test_unicast_needs_vmac_xmit_base(errors_of: Errors) -> None:
+    body = "    use_vmac\n    unicast_peer {\n        192.0.2.2\n    }\n"
+    assert errors_of(_instance(body)) == [
+        (4, "use_vmac with unicast_peer needs vmac_xmit_base (keepalived)")
     ]
 
 

@@ -1,9 +1,10 @@
 """use_vmac: the VIPs live on a macvlan with the virtual MAC, so clients never relearn a MAC.
 
 Two havip routers with `use_vmac`: the client's neighbour entry for the VIP names the virtual
-MAC 00:00:5e:00:01:33 before, during and after a failover, with no gratuitous ARP needed to
-repair it; and a backup sends nothing from the virtual MAC (a capture on the switch port of
-the backup, frames coming from it), so no switch ever learns the virtual MAC on its port.
+MAC 00:00:5e:00:01:33 before, during and after a failover; a backup sends nothing from the
+virtual MAC (a capture on the switch port of the backup, frames coming from it), so no switch
+ever learns the virtual MAC on its port; the master's adverts come from the virtual MAC, or
+from its own with `vmac_xmit_base`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.lab.netns import Lab
@@ -68,8 +71,9 @@ class VmacFrames:
         return [line for line in self.path.read_text().splitlines() if VIRTUAL_MAC in line]
 
 
+@pytest.mark.parametrize("xmit_base", [False, True], ids=["adverts-from-vmac", "vmac_xmit_base"])
 def test_client_keeps_the_virtual_mac_across_failover(
-    lab: Lab, routers: Routers, tmp_path: Path
+    lab: Lab, routers: Routers, tmp_path: Path, xmit_base: bool
 ) -> None:
     for name, address in (
         ("r1", "192.0.2.1/24"),
@@ -77,14 +81,18 @@ def test_client_keeps_the_virtual_mac_across_failover(
         ("client", "192.0.2.50/24"),
     ):
         lab.add_host(name, address)
-    timing = {"version": 3, "advert_int": 0.2, "extra": ("use_vmac", "vmac_xmit_base")}
+    extra = ("use_vmac", "vmac_xmit_base") if xmit_base else ("use_vmac",)
+    timing = {"version": 3, "advert_int": 0.2, "extra": extra}
     routers.havip(lab.hosts["r1"], keepalived_conf(RouterSpec(priority=150, **timing)))  # type: ignore[arg-type]
     routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100, **timing)))  # type: ignore[arg-type]
 
     wait_master(lab, "r1")
     backup = VmacFrames(lab, lab.hosts["r2"].port, tmp_path / "backup.txt")
+    master = VmacFrames(lab, lab.hosts["r1"].port, tmp_path / "master.txt")
     time.sleep(2.0)  # ten adverts from r1
     assert backup.stop() == []
+    adverts = [line for line in master.stop() if "VRRPv3" in line]
+    assert (len(adverts) == 0) if xmit_base else (len(adverts) >= 5)
     takeover = VmacFrames(lab, lab.hosts["r2"].port, tmp_path / "takeover.txt")
     lab.cut("r1")
     wait_master(lab, "r2")
