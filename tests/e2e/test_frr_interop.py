@@ -11,7 +11,8 @@ FRR 8.4's vrrpd ignores its link going down (FRRouting/frr#10364): cut off, it s
 and when the link returns it simply goes on advertising. havip yields to it at once, but FRR
 sends no gratuitous ARP or neighbour advertisement on that path, so the client's entry still
 names havip's MAC until its own reachability check gives up and asks again (about 8 s with
-Linux's defaults); the preemption step allows for that.
+Linux's defaults); the preemption step allows for that. With `use_vmac` on havip the two
+share the virtual MAC and the client needs no relearning at all (the last test).
 """
 
 from __future__ import annotations
@@ -63,11 +64,14 @@ CASES = [
 class Group:
     """One havip and one FRR router; who is master, seen from each kernel and the client."""
 
-    def __init__(self, lab: Lab, case: Case, havip: Router, frr: FrrRouter) -> None:
+    def __init__(
+        self, lab: Lab, case: Case, havip: Router, frr: FrrRouter, havip_vmac: str | None = None
+    ) -> None:
         self.lab = lab
         self.case = case
         self.havip = havip
         self.frr = frr
+        self.havip_vmac = havip_vmac
         self.vip = str(ip_interface(case.vip).ip)
 
     def masters(self, names: list[str]) -> list[str]:
@@ -76,11 +80,13 @@ class Group:
     def is_master(self, name: str) -> bool:
         if name == self.frr.host.name:
             return self.frr.is_master(self.case.family)
-        return self.vip in self.lab.hosts[name].addresses_on()
+        interface = self.havip_vmac or "eth0"
+        shown = self.lab.hosts[name].exec("ip", "-o", "addr", "show", "dev", interface, check=False)
+        return f" {self.vip}/" in shown.stdout
 
     def mac_of(self, name: str) -> str:
         """The MAC a client should reach the virtual address at when `name` is master."""
-        if name == self.frr.host.name:
+        if name == self.frr.host.name or self.havip_vmac is not None:
             return virtual_mac(self.frr.spec.vrid, self.case.family)
         return link_mac(self.lab.hosts[name])
 
@@ -164,4 +170,29 @@ def test_frr_group_elects_fails_over_and_preempts(
     lab.restore("r1")
     # preemption: r1 is back and outranks r2 (see the module docstring for FRR as r1)
     group.wait_master("r1", ["r1", "r2"], CLIENT_RELEARNS if master_kind == "frr" else 10)
+    group.wait_backup_hears("r2")
+
+
+def test_havip_with_use_vmac_shares_frrs_virtual_mac(
+    lab: Lab, routers: Routers, frr_daemons: None
+) -> None:
+    """FRR master, havip backup with `use_vmac`: both answer for the VIP with the virtual MAC,
+    so the client's neighbour entry stays right throughout, and when FRR comes back without
+    a gratuitous ARP (see the module docstring) the client reaches it at once."""
+    case = Case(3, 0.1, 4)
+    for name, address in zip(("r1", "r2", "client"), case.addresses, strict=True):
+        lab.add_host(name, address)
+    frr_spec = FrrSpec(priority=150, version=3, advert_int=0.1)
+    add_vrrp_macvlans(lab.hosts["r1"], frr_spec)
+    havip_spec = RouterSpec(priority=100, version=3, advert_int=0.1, extra=("use_vmac",))
+    havip = routers.havip(lab.hosts["r2"], keepalived_conf(havip_spec))
+    wait_for(lambda: serving_metrics(havip), 15, "havip to serve /metrics", interval=0.1)
+    group = Group(lab, case, havip, routers.frr(lab.hosts["r1"], frr_spec), "vrrp.51")
+
+    group.wait_master("r1", ["r1", "r2"])
+    group.wait_backup_hears("r2")
+    lab.cut("r1")
+    group.wait_master("r2", ["r2"], client_timeout=3)
+    lab.restore("r1")
+    group.wait_master("r1", ["r1", "r2"], client_timeout=3)
     group.wait_backup_hears("r2")
