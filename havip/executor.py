@@ -139,6 +139,12 @@ class Executor:
             return
         self.observer.observe(
             Announced(
-                effect.runtime, effect.kind, sent, began, trio.current_time(), paced=effect.paced
+                effect.runtime,
+                effect.kind,
+                sent,
+                began,
+                trio.current_time(),
+                paced=effect.paced,
+                device=effect.device,
             )
         )

@@ -83,7 +83,7 @@ def test_client_keeps_the_virtual_mac_across_failover(
         lab.add_host(name, address)
     extra = ("use_vmac", "vmac_xmit_base") if xmit_base else ("use_vmac",)
     timing = {"version": 3, "advert_int": 0.2, "extra": extra}
-    routers.havip(lab.hosts["r1"], keepalived_conf(RouterSpec(priority=150, **timing)))  # type: ignore[arg-type]
+    r1 = routers.havip(lab.hosts["r1"], keepalived_conf(RouterSpec(priority=150, **timing)))  # type: ignore[arg-type]
     routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100, **timing)))  # type: ignore[arg-type]
 
     wait_master(lab, "r1")
@@ -99,3 +99,4 @@ def test_client_keeps_the_virtual_mac_across_failover(
     assert any("ARP" in line for line in takeover.stop())  # r2's gratuitous ARP
     lab.restore("r1")
     wait_master(lab, "r1")
+    assert f"Sending gratuitous ARP on {VMAC} for {VIP}" in r1.log_text()  # keepalived's line
