@@ -61,7 +61,7 @@ class Executor:
         except OSError as error:
             log.error("(%s): Unable to create VMAC interface %s: %s", name, effect.name, error)
             return
-        log.info("(%s): Success creating VMAC interface %s", name, effect.name)
+        log.info("(%s): Success creating VMAC interface %s", name, effect.name)  # or adopting
 
     def remove_recorded(self) -> None:
         """Before any instance starts: remove what the previous run recorded as its VIPs."""

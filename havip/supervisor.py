@@ -726,10 +726,10 @@ class Supervisor:
         config = driven.config
         if config.vmac is None or config.vmac in self._vmacs_requested:
             return
-        if self.links.get(config.vmac) is None:
-            self._vmacs_requested.add(config.vmac)
-            mac = virtual_mac(config.vrid, config.family)
-            self.effects.append(CreateVmac(driven.runtime, base, config.vmac, mac))
+        # even if it exists: one a killed run left is adopted, set up and removed at exit
+        self._vmacs_requested.add(config.vmac)
+        mac = virtual_mac(config.vrid, config.family)
+        self.effects.append(CreateVmac(driven.runtime, base, config.vmac, mac))
 
     def _set_source(self, driven: Driven, source: IPAddress | None, now: float) -> None:
         name = driven.config.interface

@@ -100,3 +100,22 @@ def test_client_keeps_the_virtual_mac_across_failover(
     lab.restore("r1")
     wait_master(lab, "r1")
     assert f"Sending gratuitous ARP on {VMAC} for {VIP}" in r1.log_text()  # keepalived's line
+
+
+def test_a_left_over_vmac_is_adopted_and_everything_is_undone_at_exit(
+    lab: Lab, routers: Routers
+) -> None:
+    """A VMAC a killed run left is taken over; when havip stops, the VMAC is gone and the base
+    interface's ARP settings are the operator's again."""
+    host = lab.add_host("r1", "192.0.2.1/24")
+    host.exec("ip", "link", "add", VMAC, "link", "eth0", "type", "macvlan", "mode", "bridge")
+    host.exec("ip", "link", "set", "dev", VMAC, "address", VIRTUAL_MAC)
+    conf = "/proc/sys/net/ipv4/conf/eth0"
+    before = host.exec("cat", f"{conf}/arp_ignore", f"{conf}/arp_announce").stdout
+    spec = RouterSpec(priority=150, version=3, advert_int=0.2, extra=("use_vmac",))
+    router = routers.havip(host, keepalived_conf(spec))
+    wait_for(lambda: VIP in host.addresses_on(VMAC), 15, f"{VIP} on the adopted {VMAC}")
+    assert host.exec("cat", f"{conf}/arp_ignore", f"{conf}/arp_announce").stdout == "1\n2\n"
+    assert router.stop() == 0
+    assert host.exec("ip", "link", "show", VMAC, check=False).returncode != 0
+    assert host.exec("cat", f"{conf}/arp_ignore", f"{conf}/arp_announce").stdout == before
