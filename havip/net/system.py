@@ -22,6 +22,7 @@ from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.ring import VrrpRing
 from havip.net.viprecord import VipRecord
+from havip.net.vmac import Vmacs
 from havip.net.vrrpsock import Datagram, VrrpSocket
 from havip.proto.model import DecodeError, Family, IPAddress
 
@@ -83,6 +84,15 @@ class Net(Protocol):
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
 
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+        """A VMAC interface `name` with `mac` on `base`, up (removed on close). OSError."""
+
+    def send_via(
+        self, link: LinkInfo, family: Family, payload: bytes, source: IPAddress, to: IPAddress
+    ) -> None:
+        """Send one advert out of `link` (a VMAC) from a socket that does not listen there;
+        OSError as `VrrpEndpoint.send`."""
+
     def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
         """Drop traffic to and from `addresses` (no_accept); the ones newly blocked. OSError."""
 
@@ -139,6 +149,8 @@ class SystemNet:
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
         self._firewall: NftFirewall | None = None
+        self._vmacs = Vmacs()
+        self._senders: dict[tuple[int, Family], VrrpSocket] = {}
 
     def link(self, name: str) -> LinkInfo | None:
         return self._netlink.link(name)
@@ -178,6 +190,18 @@ class SystemNet:
             announcer = self._announcers[device] = Announcer(device)
         return announcer.announce(mac, tuple(addresses))
 
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+        self._vmacs.create(base.index, base.name, name, mac)
+
+    def send_via(
+        self, link: LinkInfo, family: Family, payload: bytes, source: IPAddress, to: IPAddress
+    ) -> None:
+        sender = self._senders.get((link.index, family))
+        if sender is None:
+            sender = VrrpSocket(link.name, link.index, family, to, listen=False)
+            self._senders[(link.index, family)] = sender
+        sender.send(payload, source, to)
+
     def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
         if self._firewall is None:
             self._firewall = NftFirewall(table)
@@ -198,4 +222,7 @@ class SystemNet:
         self._monitor.close()
         for announcer in self._announcers.values():
             announcer.close()
+        for sender in self._senders.values():
+            sender.close()
+        self._vmacs.close()
         self._netlink.close()

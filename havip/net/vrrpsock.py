@@ -51,7 +51,12 @@ class Datagram:
 class VrrpSocket:
     """A non-blocking raw VRRP socket on one interface for one family (4 or 6)."""
 
-    def __init__(self, interface: str, ifindex: int, family: Family, group: IPAddress) -> None:
+    def __init__(
+        self, interface: str, ifindex: int, family: Family, group: IPAddress, listen: bool = True
+    ) -> None:
+        """`listen=False`: a socket only to send from (a VMAC's), which joins no multicast
+        group, so the kernel sends no IGMP/MLD report from that interface."""
+        self.listen = listen
         self.interface = interface
         self.ifindex = ifindex
         self.family = family
@@ -76,7 +81,8 @@ class VrrpSocket:
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         if self.family == 4:
             mreqn = struct.pack("=4s4si", self.group.packed, bytes(4), self.ifindex)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            if self.listen:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
@@ -84,7 +90,8 @@ class VrrpSocket:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, NETWORK_CONTROL)
         else:
             mreq = struct.pack("=16sI", self.group.packed, self.ifindex)
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+            if self.listen:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, VRRP_TTL)
