@@ -199,6 +199,7 @@ class SystemNet:
         sender = self._senders.get((link.index, family))
         if sender is None:
             sender = VrrpSocket(link.name, link.index, family, to, listen=False)
+            sender.discard_received()  # it only sends: the base interface's endpoint reads
             self._senders[(link.index, family)] = sender
         sender.send(payload, source, to)
 
