@@ -21,6 +21,7 @@ from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.ring import VrrpRing
+from havip.net.timerfd import TimerFd
 from havip.net.viprecord import VipRecord
 from havip.net.vmac import Vmacs
 from havip.net.vrrpsock import Datagram, VrrpSocket
@@ -40,6 +41,9 @@ class VrrpEndpoint(Protocol):
 
     async def wait_readable(self) -> None:
         """Return once a packet may be waiting."""
+
+    async def wait_window(self, seconds: float) -> None:
+        """Return after `seconds`: the receive window, for adverts to gather."""
 
     def receive_batch(self, limit: int) -> list[tuple[Datagram | DecodeError, float | None]]:
         """Up to `limit` waiting packets (a bad IPv4 header as its DecodeError), each with its
@@ -110,6 +114,13 @@ class SystemEndpoint:
         self._sock = sock
         self._ring = ring
         self._receiver: VrrpSocket | VrrpRing = sock if ring is None else ring
+        try:
+            self._window = TimerFd()
+        except OSError:
+            if ring is not None:
+                ring.close()
+            sock.close()
+            raise
         if ring is not None:
             sock.discard_received()
         self.interface = sock.interface
@@ -119,6 +130,9 @@ class SystemEndpoint:
 
     async def wait_readable(self) -> None:
         await trio.lowlevel.wait_readable(self._receiver.sock)
+
+    async def wait_window(self, seconds: float) -> None:
+        await self._window.wait(seconds)
 
     def _clock_offset(self) -> float:
         """trio's clock minus the wall clock, read again once a second (a stepped wall clock
@@ -136,6 +150,7 @@ class SystemEndpoint:
         self._sock.send(payload, source, destination)
 
     def close(self) -> None:
+        self._window.close()
         if self._ring is not None:
             self._ring.close()
         self._sock.close()

@@ -76,6 +76,9 @@ class FakeEndpoint:
             times.append(self.arrivals[0][0])
         return min(times, default=math.inf)
 
+    async def wait_window(self, seconds: float) -> None:
+        await trio.sleep(seconds)  # the kernel's timer, on trio's (mock) clock
+
     async def wait_readable(self) -> None:
         while True:
             due = self._next_at()
