@@ -33,7 +33,7 @@ TRANSITION_MESSAGE = re.compile(
 reason. "Entering MASTER STATE" without a reason is the VIPs being installed, not a change."""
 STOPPED = "stopped"
 """The state of a router whose process is not running (the lab's word, not VRRP's)."""
-INFERRED_REASON = "inferred from the VIP (no /status)"
+INFERRED_REASON = "read from the VIP: keepalived has no status page"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +57,7 @@ class Sample:
     router: str
     state: str
     """/status's state, `stopped`, or for keepalived master/backup from the VIP."""
-    base_priority: int | None
     effective_priority: int | None
-    holds_vip: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +71,8 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class RouterInfo:
+    """A router of the drill, as the report names it."""
+
     name: str
     kind: str
     priority: int
@@ -147,19 +147,19 @@ class Recorder:
         self, at: float, router: LabRouter, status: dict[str, Any] | None, holds_vip: bool
     ) -> None:
         """Keep one look at `router`; nothing once the drill is over (the lab may run on)."""
+        effective: int | None = None
         if not router.running:
-            state, base, effective = STOPPED, None, None
+            state = STOPPED
         elif status is not None:
             state = str(status["state"])
-            base = int(status["priority"]["base"])
             effective = int(status["priority"]["effective"])
         elif router.kind == "havip":
             return  # /status did not answer this time: no observation
         else:
-            state, base, effective = ("master" if holds_vip else "backup"), None, None
+            state = "master" if holds_vip else "backup"
         with self._lock:
             if self.recording:
-                self.samples.append(Sample(at, router.name, state, base, effective, holds_vip))
+                self.samples.append(Sample(at, router.name, state, effective))
 
     def act(self, at: float, router: str, what: str) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ import pytest
 from havip.commands import lab as lab_command
 from havip.lab.drill import Outage, Reply, largest_gap
 from havip.lab.processes import keepalived_path, prometheus_path
+from havip.lab.timeline import INFERRED_REASON
 from havip.lab.view import PlainView, RouterRow, TerminalView
 
 from .conftest import NETNS_UNAVAILABLE
@@ -186,10 +187,15 @@ def test_once_runs_the_drill_prints_the_summary_and_removes_the_lab(
 @pytest.mark.prometheus
 @pytest.mark.skipif(keepalived_path() is None, reason="keepalived is not installed")
 @pytest.mark.skipif(prometheus_path() is None, reason="prometheus is not installed")
-def test_keepalived_router_and_prometheus_join_the_lab(finished_runs: list[LabRun]) -> None:
-    run = LabRun("--once", "--fast", "--keepalived", "--prometheus")
+def test_keepalived_router_and_prometheus_join_the_lab(
+    finished_runs: list[LabRun], tmp_path: Path
+) -> None:
+    report = tmp_path / "drill.html"
+    run = LabRun("--once", "--fast", "--keepalived", "--prometheus", "--report", str(report))
     finished_runs.append(run)
     assert run.finish(60) == 0, run.output
+    # keepalived has no /status and logs no trace ids: the report reads its states from the VIP
+    assert INFERRED_REASON in report.read_text()
 
     failover = run.summary_row("failover")
     assert "r3 took over" in failover and "n/a (keepalived)" in failover

@@ -93,9 +93,9 @@ def test_states_follow_havips_log_and_the_processes_life_back_to_back() -> None:
 
 def test_keepalived_states_are_the_changes_between_samples_and_say_so() -> None:
     samples = [
-        Sample(100.5, "r3", "backup", None, None, False),
-        Sample(101.0, "r3", "backup", None, None, False),
-        Sample(101.5, "r3", "master", None, None, True),
+        Sample(100.5, "r3", "backup", None),
+        Sample(101.0, "r3", "backup", None),
+        Sample(101.5, "r3", "master", None),
     ]
     drill = record(routers=[RouterInfo("r3", "keepalived", 120)], samples=samples)
     assert state_segments(drill) == [
