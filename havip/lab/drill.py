@@ -592,10 +592,10 @@ class Drill:
 def _outage_words(result: StepResult) -> str:
     if result.outage is None:
         return ""
-    return f" (client outage: {_outage_cell(result.outage)})"
+    return f" (client outage: {outage_cell(result.outage)})"
 
 
-def _outage_cell(outage: Outage) -> str:
+def outage_cell(outage: Outage) -> str:
     """No lost probe is no outage: the largest gap is then just the probes' spacing."""
     gap = _milliseconds(outage.seconds)
     if outage.lost == 0:
@@ -616,7 +616,7 @@ def format_summary(results: Sequence[StepResult]) -> list[str]:
     for result in results:
         outage = "-"
         if result.outage is not None:
-            outage = _outage_cell(result.outage)
+            outage = outage_cell(result.outage)
         recorded = result.recorded_note
         if result.recorded is not None:
             recorded = _milliseconds(result.recorded)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from havip.lab.drill import StepResult
+from havip.lab.drill import StepResult, outage_cell
 from havip.lab.timeline import INFERRED_REASON, STOPPED, DrillRecord, Transition
 
 STATE_COLOURS = {
@@ -331,9 +331,7 @@ def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[str]], i
 def _steps_table(record: DrillRecord) -> str:
     rows = []
     for step in record.steps:
-        outage = "-"
-        if step.outage is not None:
-            outage = f"{step.outage.seconds * 1000:.0f} ms ({step.outage.lost} probes lost)"
+        outage = "-" if step.outage is None else outage_cell(step.outage)
         recorded = step.recorded_note
         if step.recorded is not None:
             recorded = f"{step.recorded * 1000:.0f} ms {step.recorded_note}".rstrip()

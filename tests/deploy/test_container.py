@@ -9,7 +9,8 @@ imported base and the build's layers in its own store.
 
 Then the image runs `havip --version`, `havip check` on a keepalived example config, and one
 router of a namespace lab: the container joins the router's network namespace, becomes master
-over a havip router outside any container, and hands over with a priority-0 advert when
+over a havip router outside any container, in no_accept mode (so keepalived's nftables drop
+rules, through libnftables in the image), and hands over with a priority-0 advert when
 `podman stop` sends SIGTERM.
 
 What this machine needs, and why the commands look the way they do:
@@ -40,7 +41,7 @@ import pytest
 
 import havip
 from havip.lab.configs import RouterSpec, keepalived_conf
-from havip.lab.netns import Lab, netns_unavailable_reason
+from havip.lab.netns import Host, Lab, netns_unavailable_reason
 from havip.lab.processes import METRICS_PORT, start_havip, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -202,11 +203,21 @@ def lab() -> Iterator[Lab]:
         yield built
 
 
+def vips_in_set(host: Host, family: str) -> list[str]:
+    """The addresses in the `vips` set of keepalived's nftables table in `host`."""
+    listed = host.exec("nft", "-j", "list", "ruleset").stdout
+    for item in json.loads(listed)["nftables"]:
+        found = item.get("set")
+        if isinstance(found, dict) and found["family"] == family and found["name"] == "vips":
+            return [str(element) for element in found.get("elem", [])]
+    return []
+
+
 def test_a_lab_router_runs_from_the_image(image: str, lab: Lab, tmp_path: Path) -> None:
     r1 = lab.add_host("r1", "192.0.2.1/24")
     r2 = lab.add_host("r2", "192.0.2.2/24")
     config = tmp_path / "keepalived.conf"
-    config.write_text(keepalived_conf(RouterSpec(priority=150)))
+    config.write_text(keepalived_conf(RouterSpec(priority=150, extra=("no_accept",))))
     name = f"havip-test-{os.getpid()}"
     started = podman(
         "run", "--detach", "--name", name,
@@ -233,6 +244,7 @@ def test_a_lab_router_runs_from_the_image(image: str, lab: Lab, tmp_path: Path) 
         (instance,) = json.loads(r1.exec(sys.executable, "-c", _FETCH, url).stdout)["instances"]
         assert instance["state"] == "master" and instance["priority"]["effective"] == 150
         assert VIP not in r2.addresses_on()
+        assert vips_in_set(r1, "ip") == [VIP], podman("logs", name).stderr
 
         stopped = podman("stop", "--time", "10", name)  # SIGTERM, the image's STOPSIGNAL
         assert stopped.returncode == 0, stopped.stderr
@@ -240,6 +252,7 @@ def test_a_lab_router_runs_from_the_image(image: str, lab: Lab, tmp_path: Path) 
         assert exit_code == "0", podman("logs", name).stderr
         wait_for(lambda: VIP in r2.addresses_on(), 10, "r2 to take over")
         assert VIP not in r1.addresses_on()
+        assert vips_in_set(r1, "ip") == [], "the drop rules outlived the container"
         assert "Backup received priority 0 advertisement" in backup.log_text()
     finally:
         logs = podman("logs", name)

@@ -21,7 +21,6 @@ from .conftest import NETNS_UNAVAILABLE
 
 LAB_TIMEOUT = 90
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
-OUTAGE_CELL = re.compile(r"\d+ ms \(\d+ probes lost\)")
 STARTS = 4
 """Processes the drill starts: three routers, then r1 again."""
 EXITS = 1
@@ -107,9 +106,8 @@ def test_a_real_drills_report_renders_its_charts_in_chromium(tmp_path: Path) -> 
 
     steps = {row[0]: row for row in table_rows(found, "steps")}
     assert list(steps) == ["election", "failover", "preemption", "handoff", "rejoin"]
-    for step in ("failover", "handoff"):
-        outage = OUTAGE_CELL.search(steps[step][4])
-        assert outage is not None and outage.group(0) in summary_cells(output, step)
+    for step in ("failover", "preemption", "handoff", "rejoin"):
+        assert " ms" in steps[step][4] and steps[step][4] in summary_cells(output, step)
     handoff_trace = steps["handoff"][6]
     assert [row[2:5] for row in transitions if row[5] == handoff_trace] == [
         ["r3", "master", "priority_zero"]
