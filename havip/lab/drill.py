@@ -596,11 +596,10 @@ def _outage_words(result: StepResult) -> str:
 
 
 def outage_cell(outage: Outage) -> str:
-    """No lost probe is no outage: the largest gap is then just the probes' spacing."""
-    gap = _milliseconds(outage.seconds)
-    if outage.lost == 0:
-        return f"none (largest gap {gap})"
-    return f"{gap} ({outage.lost} probes lost)"
+    """The gap with the probes lost in it. A gap with none lost is still a pause the client
+    saw: the kernel queues echo requests while it resolves the VIP's new neighbour, so a
+    handoff can silence the client for half a second and lose nothing."""
+    return f"{_milliseconds(outage.seconds)} ({outage.lost} probes lost)"
 
 
 def _milliseconds(seconds: float) -> str:
