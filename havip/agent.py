@@ -337,6 +337,8 @@ class Agent:
             self._timers.set(effect.key, effect.deadline)
         elif isinstance(effect, fx.RemoveLeftovers):
             self._executor.remove_leftovers(effect)
+        elif isinstance(effect, fx.CreateVmac):
+            self._executor.create_vmac(effect)
         elif isinstance(effect, fx.GroupNotify):
             log.info("%s", effect.change.log_message)
             self.hooks.notify("GROUP", effect.change.group, effect.change.new, 0)
