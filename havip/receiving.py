@@ -84,11 +84,15 @@ class Receivers:
 
     def drain(self, key: EndpointKey) -> None:
         """Handle what is queued on `key` now (one batch at most): called before a backup
-        takes over, so the master's last advert cannot still be waiting in the socket."""
+        takes over, so the master's last advert cannot still be waiting in the socket.
+
+        Its effects are left to the caller's batch (the timer's), not carried out here: a
+        carry-out ends with the loop's garbage collection when one is due, which must not
+        land between a master-down deadline and the takeover."""
         endpoint = self.endpoints.get(key)
         if endpoint is not None:
             try:
-                self._handle_batch(key, endpoint)
+                self._handle_batch(key, endpoint, carry_out=False)
             except OSError as error:
                 self._on_error(key, error)
 
@@ -112,9 +116,12 @@ class Receivers:
                         break
                     await trio.lowlevel.checkpoint()
 
-    def _handle_batch(self, key: EndpointKey, endpoint: VrrpEndpoint) -> bool:
+    def _handle_batch(
+        self, key: EndpointKey, endpoint: VrrpEndpoint, *, carry_out: bool = True
+    ) -> bool:
         """Up to RECEIVE_BATCH packets, each at its arrival time, then `on_batch` once (the
-        agent carries out their effects together); True if it stopped full."""
+        agent carries out their effects together) unless `carry_out` is False; True if it
+        stopped full."""
         now = trio.current_time()
         oldest = now - MAX_LATENESS
         on_datagram = self._on_datagram
@@ -128,4 +135,5 @@ class Receivers:
                 on_datagram(key, item, at)
             return len(received) == RECEIVE_BATCH
         finally:
-            self._on_batch()
+            if carry_out:
+                self._on_batch()

@@ -7,6 +7,7 @@ comes is read before the backup would take over.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from ipaddress import IPv4Address
@@ -99,3 +100,24 @@ async def test_following_a_master_fires_no_timer(
         await follow_master(run, 20)
         assert fired == []
         assert run.agent.runtimes[0].machine.state is State.BACKUP
+
+
+async def test_no_garbage_is_collected_between_the_deadline_and_the_takeover(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drain before a takeover reads the socket but leaves its effects to the timer's
+    batch: the loop's collection (due here, a second after the last) comes after the VIPs."""
+    collected: list[tuple[float, bool]] = []
+    async with backup(autojump_clock, tmp_path) as run:
+
+        def collect(generation: int = 2) -> int:
+            collected.append((trio.current_time(), bool(run.net.holds("eth0"))))
+            return 0
+
+        monkeypatch.setattr(gc, "collect", collect)
+        await follow_master(run, 5)
+        await trio.sleep(MASTER_DOWN_INTERVAL + 1.0)
+        machine = run.agent.runtimes[0].machine
+        assert machine.state is State.MASTER
+        at_takeover = [held for at, held in collected if at == machine.state_since]
+        assert at_takeover == [True]  # one collection, with the VIPs already in place
