@@ -40,7 +40,11 @@ needs_netns = pytest.mark.skipif(
 
 
 class LabRun:
-    """`havip lab` as a subprocess, its output read line by line as it comes."""
+    """`havip lab` as a subprocess, its output read line by line as it comes.
+
+    Started as a shell starts a background job, with SIGINT ignored: `havip lab` must still
+    stop on SIGINT (Python keeps an inherited SIG_IGN unless told otherwise).
+    """
 
     def __init__(self, *options: str) -> None:
         self.process = subprocess.Popen(
@@ -48,6 +52,7 @@ class LabRun:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
         self.lines: list[str] = []
         self.namespace_inodes: dict[str, int] = {}
