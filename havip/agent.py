@@ -9,7 +9,6 @@ same path; trackers and notify scripts run in `Hooks`.
 from __future__ import annotations
 
 import gc
-import itertools
 import logging
 import signal
 import time
@@ -18,6 +17,7 @@ from collections.abc import Callable
 import trio
 
 from havip import effects as fx
+from havip.collector import LoopCollector
 from havip.config.model import LoadedConfig
 from havip.executor import Executor
 from havip.hooks import Hooks
@@ -48,8 +48,6 @@ ConfigLoader = Callable[[], LoadedConfig]
 
 RELOAD_BATCH = 50
 """Instances changed in place per loop turn during a reload (about 5 ms of work)."""
-GC_INTERVAL = 1.0
-"""Seconds between the loop's own collections of Python's youngest generation."""
 
 
 class HeldReports:
@@ -99,6 +97,7 @@ class Agent:
         self._nursery: trio.Nursery | None = None
         self._receivers: Receivers | None = None
         self._reports = HeldReports()
+        self._collector = LoopCollector()
         self._timers: TimerScheduler[Driven | fx.PacerKey] = TimerScheduler(self._on_timer)
 
     @property
@@ -147,8 +146,8 @@ class Agent:
                 nursery.start_soon(self._watch_links)
                 nursery.start_soon(self._watch_signals)
                 gc.freeze()  # start-up objects live forever: keep them out of every collection
-                gc.disable()  # ... and collect on the loop's own time: _collect_garbage
-                nursery.start_soon(self._collect_garbage)
+                gc.disable()  # ... and collect on the loop's own time: LoopCollector
+                nursery.start_soon(self._collector.fallback)
                 task_status.started()
                 await self.stopped.wait()
                 supervisor.shutdown(Reason.SHUTDOWN, trio.current_time())
@@ -171,17 +170,6 @@ class Agent:
         with trio.CancelScope() as scope:
             self._hooks_scope = scope
             await hooks.run(task_status=task_status)
-
-    async def _collect_garbage(self) -> None:
-        """Python's automatic collector runs when allocations pass a threshold, which may be
-        in the middle of a takeover: a generation-1 collection here takes 1 to 1.5 ms, most
-        of the 2 ms a takeover may cost. So it is off, and the loop collects in a task step
-        of its own, between inputs: generation 0 every second, 1 every 10 s, 2 every 100 s
-        (Python's own 1:10:10 ratios). Reference counting still frees everything else at once.
-        """
-        for tick in itertools.count(1):
-            await trio.sleep(GC_INTERVAL)
-            gc.collect(2 if tick % 100 == 0 else 1 if tick % 10 == 0 else 0)
 
     async def _watch_signals(self) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
@@ -327,6 +315,7 @@ class Agent:
         executor.settle()
         if reports:
             self._deliver_reports()
+        self._collector.after_batch(trio.current_time())
 
     def _deliver_reports(self) -> None:
         observe = self.observer.observe

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from itertools import repeat
 
 import trio
 
@@ -120,16 +119,13 @@ class Receivers:
         oldest = now - MAX_LATENESS
         on_datagram = self._on_datagram
         try:
-            for _ in repeat(None, RECEIVE_BATCH):
-                received = endpoint.receive()
-                if received is None:
-                    return False
-                item, at = received
+            received = endpoint.receive_batch(RECEIVE_BATCH)
+            for item, at in received:
                 if at is None or at > now:
                     at = now
                 elif at < oldest:
                     at = oldest
                 on_datagram(key, item, at)
-            return True
+            return len(received) == RECEIVE_BATCH
         finally:
             self._on_batch()

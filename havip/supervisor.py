@@ -92,6 +92,11 @@ RECEIVE_WINDOW_SHARE = 20
 RECEIVE_WINDOW_MAX = 0.05
 """...and at most 50 ms: how much later a master hears a higher priority, at worst."""
 
+REARM_AHEAD = 1.5
+"""In the master's advert intervals: a backup's fast path re-arms its master-down deadline
+only when the armed one is nearer than this, so the next advert (due in one interval, with
+half an interval for jitter) normally re-arms it first: about one heap push per three adverts."""
+
 PEERS_PER_INSTANCE = 16
 """Routers remembered per instance (/status, the peers gauge); spoofed sources cannot grow it."""
 
@@ -161,6 +166,8 @@ class Driven:
     heard: Datagram | None = None
     """The last advert the machine found plain: while it stays `refreshable`, the same
     datagram again (often the very object: the socket hands it back) takes its fast path."""
+    armed: float | None = None
+    """The deadline the loop was last told to arm: no later than the one it holds."""
 
     @property
     def machine(self) -> VrrpInstance:
@@ -271,7 +278,7 @@ class Supervisor:
             driven = self.driven[name]
             self._feed_links(driven, now)
             self._feed(driven, start, now)
-            self.effects.append(Rearm(driven))  # a start delay is a deadline without outputs
+            self._rearm(driven)  # a start delay is a deadline without outputs
 
     def start_delay(self, now: float) -> float:
         """How long instances are still held in INIT by the start-up delays."""
@@ -306,11 +313,11 @@ class Supervisor:
             if isinstance(output, SendAdvert) and output.advert is machine.advert:
                 driven.runtime.adverts_sent += 1
                 self._transmit(driven, output.advert)
-                self.effects.append(Rearm(driven))
+                self._rearm(driven)
                 return
         self._step(driven, outputs, now)
         if not outputs:
-            self.effects.append(Rearm(driven))
+            self._rearm(driven)
 
     def datagram(self, key: EndpointKey, item: Datagram | DecodeError, now: float) -> None:
         """A packet received on endpoint `key` at `now`: checked, decoded, handed to its VRID."""
@@ -360,14 +367,24 @@ class Supervisor:
         """The master's advert again, byte for byte: the machine's fast path, counted here.
 
         Same bytes from the same source and to the same destination decode, check and act
-        the same, so nothing is decoded and no step is reported; the moved deadline is
-        re-armed at once, which costs the scheduler no wake-up (re-arming only when the old
-        deadline fired would wake the loop once per instance per master-down interval)."""
+        the same, so nothing is decoded and no step is reported. The moved deadline is
+        re-armed only when the armed one is less than `REARM_AHEAD` intervals away: until
+        then the master's next advert is due first, so the loop holds a deadline no later
+        than the real one without a heap push per advert, and never wakes for one that moved
+        (should the master fall silent, the armed deadline fires early, finds nothing due,
+        and is re-armed at the real one)."""
         machine = driven.machine
         machine.heard_again(now)
         runtime = driven.runtime
         runtime.adverts_received += 1
         runtime.peers[source] = (machine.master_priority, now)
+        armed = driven.armed
+        if armed is None or armed - now < REARM_AHEAD * machine.master_interval_cs / 100:
+            self._rearm(driven)
+
+    def _rearm(self, driven: Driven) -> None:
+        """Have the loop arm `driven`'s timer at the machine's earliest deadline."""
+        driven.armed = driven.machine.get_timer()
         self.effects.append(Rearm(driven))
 
     def announce_due(self, key: PacerKey, now: float) -> None:
@@ -585,7 +602,7 @@ class Supervisor:
                 takeover = output
         if takeover is not None:
             effects.append(TakeoverDone(runtime, takeover))
-        effects.append(Rearm(driven))
+        self._rearm(driven)
         if group is not None:
             name = driven.config.name
             orders = group.member_faults(name, driven.machine.faults)

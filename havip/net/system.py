@@ -39,10 +39,11 @@ class VrrpEndpoint(Protocol):
     async def wait_readable(self) -> None:
         """Return once a packet may be waiting."""
 
-    def receive(self) -> tuple[Datagram | DecodeError, float | None] | None:
-        """One waiting packet (a bad IPv4 header as its DecodeError) and its arrival time on
-        the trio clock (None if unknown), or None when empty. The same bytes may come back as
-        the same Datagram object. Any other receive failure is raised as OSError.
+    def receive_batch(self, limit: int) -> list[tuple[Datagram | DecodeError, float | None]]:
+        """Up to `limit` waiting packets (a bad IPv4 header as its DecodeError), each with its
+        arrival time on the trio clock (None if unknown); empty when none waits. The same
+        bytes may come back as the same Datagram object. Any other receive failure is raised
+        as OSError.
         """
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
@@ -112,11 +113,8 @@ class SystemEndpoint:
             self._offset_checked = checked
         return self._offset
 
-    def receive(self) -> tuple[Datagram | DecodeError, float | None] | None:
-        try:
-            return self._sock.receive_one(self._clock_offset())
-        except (BlockingIOError, InterruptedError):  # EAGAIN is BlockingIOError in Python
-            return None
+    def receive_batch(self, limit: int) -> list[tuple[Datagram | DecodeError, float | None]]:
+        return self._sock.receive_batch(limit, self._clock_offset())
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         self._sock.send(payload, source, destination)

@@ -20,6 +20,7 @@ import socket
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from itertools import repeat
 
 from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, Family, IPAddress
 from havip.proto.packet import parse_ipv4
@@ -58,6 +59,7 @@ class VrrpSocket:
         self._addresses = AddressMemo()
         self._socket_addresses: dict[IPAddress, tuple[str, int] | tuple[str, int, int, int]] = {}
         self._parsed = DatagramMemo()
+        self._deferred_error: OSError | None = None
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, VRRP_PROTOCOL)
         try:
@@ -117,26 +119,46 @@ class VrrpSocket:
         info = source.packed + struct.pack("=I", self.ifindex)
         return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)
 
-    def receive_one(self, clock_offset: float) -> tuple[Datagram | DecodeError, float | None]:
-        """One waiting packet and when it arrived; BlockingIOError when none is waiting.
+    def receive_batch(
+        self, limit: int, clock_offset: float
+    ) -> list[tuple[Datagram | DecodeError, float | None]]:
+        """Up to `limit` waiting packets, each with when it arrived; fewer once none waits.
 
-        `clock_offset` is the caller's clock minus the wall clock: it puts the kernel's
-        arrival time on the caller's clock (None if the kernel gave none). A malformed IPv4
-        header comes back as the DecodeError to count, never raised, so one bad packet cannot
-        end the receive loop.
+        One call reads a whole batch, so the per-packet cost is the system call and the memo
+        lookup, not a chain of method calls. `clock_offset` is the caller's clock minus the
+        wall clock: it puts the kernel's arrival time on the caller's clock (None if the
+        kernel gave none). A malformed IPv4 header comes back as the DecodeError to count,
+        never raised, so one bad packet cannot end the receive loop.
         """
-        if self.family == 4:
-            data, ancillary, _flags, _address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV4_ANCILLARY)
-            at = _arrival(ancillary, clock_offset)
-            known = self._parsed.get(data)
-            if known is not None:
-                return known, at
-            item = _ipv4_datagram(data, self._addresses)
-            if isinstance(item, Datagram):
-                self._parsed.put(data, item)
-            return item, at
-        data, ancillary, _flags, address = self.sock.recvmsg(RECEIVE_BUFFER, _IPV6_ANCILLARY)
-        return _ipv6_datagram(data, ancillary, address), _arrival(ancillary, clock_offset)
+        if self._deferred_error is not None:
+            error, self._deferred_error = self._deferred_error, None
+            raise error
+        received: list[tuple[Datagram | DecodeError, float | None]] = []
+        add = received.append
+        recvmsg = self.sock.recvmsg
+        try:
+            if self.family == 4:
+                known = self._parsed
+                for _ in repeat(None, limit):
+                    data, ancillary, _flags, _address = recvmsg(RECEIVE_BUFFER, _IPV4_ANCILLARY)
+                    item: Datagram | DecodeError | None = known.get(data)
+                    if item is None:
+                        item = _ipv4_datagram(data, self._addresses)
+                        if isinstance(item, Datagram):
+                            known.put(data, item)
+                    add((item, _arrival(ancillary, clock_offset)))
+            else:
+                for _ in repeat(None, limit):
+                    data, ancillary, _flags, address = recvmsg(RECEIVE_BUFFER, _IPV6_ANCILLARY)
+                    datagram = _ipv6_datagram(data, ancillary, address)
+                    add((datagram, _arrival(ancillary, clock_offset)))
+        except (BlockingIOError, InterruptedError):  # EAGAIN is BlockingIOError in Python
+            pass
+        except OSError as error:
+            if not received:
+                raise
+            self._deferred_error = error  # the packets read before it are handled first
+        return received
 
 
 def _arrival(ancillary: list[tuple[int, int, bytes]], clock_offset: float) -> float | None:

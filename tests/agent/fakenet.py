@@ -86,7 +86,18 @@ class FakeEndpoint:
             with trio.move_on_at(due):
                 await self._wake.wait()
 
-    def receive(self) -> tuple[Datagram | DecodeError, float] | None:
+    def receive_batch(self, limit: int) -> list[tuple[Datagram | DecodeError, float | None]]:
+        batch: list[tuple[Datagram | DecodeError, float | None]] = []
+        while len(batch) < limit:
+            if batch and self.arrivals and isinstance(self.arrivals[0][1], OSError):
+                break  # as the real socket does: what was read comes first, the error next
+            received = self._receive_one()
+            if received is None:
+                break
+            batch.append(received)
+        return batch
+
+    def _receive_one(self) -> tuple[Datagram | DecodeError, float] | None:
         now = trio.current_time()
         if self.arrivals and self.arrivals[0][0] <= now:
             at, item = self.arrivals.popleft()

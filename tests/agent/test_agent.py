@@ -19,6 +19,7 @@ import pytest
 import trio
 import trio.testing
 
+from havip.collector import FALLBACK
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.observer import Report, Stepped
 from havip.proto.events import StateChanged
@@ -214,26 +215,51 @@ async def test_a_notify_fifo_that_existed_before_havip_is_left_in_place(
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
-async def test_the_loop_collects_garbage_on_its_own_time(
+async def test_the_loop_collects_garbage_in_the_wakes_its_adverts_already_cost(
     autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Automatic collection is off while the agent runs (it could land inside a takeover);
-    the loop collects generation 0 every second, 1 every 10 s and 2 every 100 s instead."""
-    collected: list[int] = []
+    """Automatic collection is off while the agent runs (it could land inside a takeover).
+    A master's loop wakes every second for its advert anyway: it collects then, after the
+    advert is sent (generation 0 each time, 1 every 10th, 2 every 100th), and the fallback
+    task never has to wake for it."""
+    collected: list[tuple[int, float]] = []
+    sent_at: list[float] = []
 
     def collect(generation: int = 2) -> int:
-        collected.append(generation)
+        collected.append((generation, trio.current_time()))
         return 0
 
     monkeypatch.setattr(gc, "collect", collect)
     net = FakeNet(autojump_clock)
     net.add_link("eth0")
-    async with running_agent(master_conf(), net, tmp_path):
+    async with running_agent(master_conf(), net, tmp_path) as run:
         assert not gc.isenabled()
-        await trio.sleep(100.5)
+        endpoint = run.net.endpoint("eth0")
+        send = endpoint.send
+        monkeypatch.setattr(
+            endpoint, "send", lambda *a: (sent_at.append(trio.current_time()), send(*a))
+        )
+        await trio.sleep(120.0)
     assert gc.isenabled()
-    assert len(collected) == 100
-    assert collected.count(2) == 1 and collected.count(1) == 9 and collected[9] == 1
+    generations = [generation for generation, _ in collected]
+    assert 110 <= len(generations) <= 121  # about once a second
+    assert generations[9] == 1 and generations[99] == 2 and generations.count(2) == 1
+    steady = [at for _, at in collected if at > 10.0]
+    assert steady and all(at in sent_at for at in steady)  # in the advert's own wake-up
+
+
+async def test_a_loop_with_no_inputs_still_collects_from_its_fallback(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collected: list[float] = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(trio.current_time()))
+    async with settled_agent(autojump_clock, master_conf(), tmp_path) as run:
+        run.net.set_link("eth0", up=False)  # FAULT: no adverts, no timers, no packets
+        await trio.sleep(1.0)
+        assert run.agent.runtimes[0].machine.state is State.FAULT
+        before = len(collected)
+        await trio.sleep(FALLBACK * 3 + 0.5)
+        assert len(collected) - before == 3
 
 
 async def test_observers_run_after_the_takeover_so_they_cannot_delay_the_vips(

@@ -88,8 +88,9 @@ async def test_an_advert_waiting_out_its_window_is_read_before_a_takeover(
 async def test_following_a_master_fires_no_timer(
     autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each advert moves the master-down deadline and re-arms it at once: the scheduler never
-    fires a deadline that has moved (that would wake the loop per instance per interval)."""
+    """Each advert moves the master-down deadline, and the armed one is moved before it comes
+    due: the scheduler never fires a deadline that has moved (that would wake the loop per
+    instance per interval)."""
     async with backup(autojump_clock, tmp_path) as run:
         fired: list[float] = []
         supervisor = run.agent.supervisor

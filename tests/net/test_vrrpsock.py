@@ -25,14 +25,16 @@ RECEIVER = textwrap.dedent(
     sock = VrrpSocket("eth0", link.index, Family.IPV4, VRRP_MCAST_GROUP4)
     print("ready", flush=True)
     select.select([sock.sock], [], [], 10)
-    time.sleep(0.2)  # the packet waits in the socket, as it does out a receive window
+    time.sleep(0.2)  # the packets wait in the socket, as they do out a receive window
     read_at = time.monotonic()
-    datagram, arrived = sock.receive_one(time.monotonic() - time.time())
-    select.select([sock.sock], [], [], 10)
-    again, _ = sock.receive_one(time.monotonic() - time.time())
+    offset = time.monotonic() - time.time()
+    first = sock.receive_batch(2, offset)
+    rest = sock.receive_batch(8, offset)
+    (datagram, arrived), (again, _) = first
     print(json.dumps({"payload": datagram.payload.hex(), "source": str(datagram.source),
                       "ttl": datagram.ttl, "waited": read_at - arrived,
-                      "same_object": again is datagram}))
+                      "same_object": again is datagram,
+                      "batches": [len(first), len(rest), len(sock.receive_batch(8, offset))]}))
     """
 )
 SENDER = textwrap.dedent(
@@ -43,7 +45,7 @@ SENDER = textwrap.dedent(
     from havip.proto.model import VRRP_MCAST_GROUP4, Family
     link = Netlink().link("eth0")
     sock = VrrpSocket("eth0", link.index, Family.IPV4, VRRP_MCAST_GROUP4)
-    for _ in range(2):
+    for _ in range(3):
         sock.send(bytes.fromhex("3133c80100640000"), IPv4Address("192.0.2.2"), VRRP_MCAST_GROUP4)
     """
 )
@@ -74,3 +76,5 @@ def test_a_datagram_carries_its_kernel_arrival_time(lab: Lab) -> None:
     assert 0.15 < got["waited"] < 2.0
     # The same advert again (another IP identification) is handed back as the same object.
     assert got["same_object"] is True
+    # A batch stops at its limit, the next one takes the rest, and an empty socket gives [].
+    assert got["batches"] == [2, 1, 0]

@@ -323,11 +323,33 @@ def test_the_masters_advert_again_takes_the_fast_path_and_counts(tmp_path: Path)
     built.datagram(KEY, datagram(200), 1.0)
     assert kinds(built.take()) == ["Stepped", "Rearm"]
     built.datagram(KEY, datagram(200), 2.0)
-    assert kinds(built.take()) == ["Rearm"]  # no decode, no step report
+    assert kinds(built.take()) == []  # no decode, no step report, and the armed one holds
     machine = driven.machine
     assert machine.get_timer() == 2.0 + machine.master_down_interval
     assert driven.runtime.adverts_received == 2
     assert driven.runtime.peers[PEER] == (200, 2.0)
+
+
+def test_the_fast_path_rearms_only_when_the_armed_deadline_comes_near(tmp_path: Path) -> None:
+    """The armed deadline may lag the real one but is re-armed before it is due: each advert
+    re-arms when the armed deadline is under 1.5 intervals away (1 s adverts here)."""
+    built = started(tmp_path, priority=100)
+    driven = built.driven["VI_1"]
+    built.datagram(KEY, datagram(200), 0.0)
+    built.take()
+    armed = driven.armed
+    assert armed == driven.machine.master_down_interval
+    rearmed = []
+    for second in range(1, 10):
+        built.datagram(KEY, datagram(200), float(second))
+        if kinds(built.take()) == ["Rearm"]:
+            assert armed is not None and armed - second < 1.5  # it was coming near
+            armed = driven.armed
+            rearmed.append(second)
+        else:
+            assert armed is not None and armed - second >= 1.5  # the next advert comes first
+    assert driven.armed == driven.machine.get_timer() - (9 - rearmed[-1])
+    assert 2 <= len(rearmed) <= 4  # about one re-arm per three adverts, not one per advert
 
 
 def test_a_changed_advert_or_a_low_ttl_leaves_the_fast_path(tmp_path: Path) -> None:
