@@ -183,11 +183,17 @@ class Run:
 
     def _effect(self, fault: Fault, healed: Healed) -> bool | None:
         """Whether the fault had the effect it must have; None where none is visible by design
-        (e.g. isolating two backups, a backup's script hanging, a reload of the same file)."""
+        (e.g. isolating two backups or a split shorter than a master-down interval, a backup's
+        script hanging, a reload of the same file)."""
         target, before = fault.targets[0], healed.marks
         if fault.kind is Kind.LINK_FLAP:
             return self._entered(before, target, "FAULT")
-        if fault.kind is Kind.SPLIT_BRAIN and EXPECTED_MASTER in fault.targets:
+        if (
+            fault.kind is Kind.SPLIT_BRAIN
+            and EXPECTED_MASTER in fault.targets
+            and fault.hold > self.deadline
+        ):
+            # only a split held past the partner's Master_Down_Interval makes a second master
             other = next(name for name in fault.targets if name != EXPECTED_MASTER)
             return self._entered(before, other, "MASTER")
         if fault.kind is Kind.KILL_RESTART:
