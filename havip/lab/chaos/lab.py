@@ -113,6 +113,8 @@ class ChaosRouter:
     kind: str
     advert_int: float
     lifetimes: list[Lifetime] = field(default_factory=list)
+    keeper: int | None = None
+    """The pid of the namespace's keeper (see ChaosLab.keep), spared by `kill`."""
 
     @property
     def hang_flag(self) -> Path:
@@ -173,13 +175,16 @@ class ChaosRouter:
         self.current.daemon.kill()
         self.current.killed = True
         deadline = time.monotonic() + KILL_WAIT
-        while pids := run(["ip", "netns", "pids", self.host.namespace], check=False).stdout.split():
+        while pids := [pid for pid in self._pids() if pid != str(self.keeper)]:
             if time.monotonic() > deadline:
                 raise LabError(f"{self.name}: processes {pids} survive SIGKILL")
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
             time.sleep(0.02)
+
+    def _pids(self) -> list[str]:
+        return run(["ip", "netns", "pids", self.host.namespace], check=False).stdout.split()
 
     def state(self) -> str | None:
         """The state this lifetime last notified (None before its first)."""
@@ -216,6 +221,8 @@ class ChaosLab:
         self.kind = kind
         self.advert_int = advert_int
         self.lab = Lab("hvc")
+        self._keepers: list[subprocess.Popen[bytes]] = []
+        self.routers: dict[str, ChaosRouter] = {}
         try:
             self.routers = {
                 name: ChaosRouter(
@@ -229,9 +236,22 @@ class ChaosLab:
                 for name, (address, priority) in ROUTERS.items()
             }
             self.flooder = self.lab.add_host("flood", f"{FLOODER}/24")
+            for router in self.routers.values():
+                router.keeper = self._keep(router.host.namespace)
+            self._keep(self.lab.switch)
         except BaseException:
-            self.lab.close()
+            self.close()
             raise
+
+    def _keep(self, namespace: str) -> int:
+        """A sleeping process in the namespace for the life of the lab: on a machine where
+        others sweep away namespaces that look abandoned (no process in them, as a switch's
+        or a killed router's), a long run must not lose its own. Lab.close() kills it."""
+        keeper = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, "sleep", "infinity"], start_new_session=True
+        )
+        self._keepers.append(keeper)
+        return keeper.pid
 
     def __enter__(self) -> ChaosLab:
         return self
@@ -294,3 +314,6 @@ class ChaosLab:
                 router.stop()
         finally:
             self.lab.close()
+            for keeper in self._keepers:
+                keeper.kill()
+                keeper.wait()
