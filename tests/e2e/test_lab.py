@@ -31,6 +31,7 @@ from .conftest import NETNS_UNAVAILABLE
 NAMESPACES_LINE = re.compile(r"^lab: namespaces (hvlab\d+x\d+)-")
 WORKDIR_LINE = re.compile(r"^lab: configurations and logs in (\S+)$")
 OUTAGE_CELL = re.compile(r"(\d+) ms \((\d+) probes lost\)")
+NO_OUTAGE_CELL = re.compile(r"none \(largest gap (\d+) ms\)")
 NETNS_DIR = Path("/var/run/netns")
 
 needs_netns = pytest.mark.skipif(
@@ -176,7 +177,11 @@ def test_once_runs_the_drill_prints_the_summary_and_removes_the_lab(
     assert int(outage.group(1)) > 0 and int(outage.group(2)) > 0
     assert failover.rstrip().endswith(" ms"), "havip's own failover duration is missing"
     handoff = run.summary_row("handoff")
-    assert "SIGTERM to r1" in handoff and OUTAGE_CELL.search(handoff) is not None, handoff
+    # A priority-0 handoff is short (Skew_Time): the probes may see no loss at all, and a
+    # busy machine may delay replies rather than lose them; the row must give the client's
+    # view either way.
+    assert "SIGTERM to r1" in handoff, handoff
+    assert OUTAGE_CELL.search(handoff) or NO_OUTAGE_CELL.search(handoff), handoff
     assert handoff.rstrip().endswith(" ms"), "havip's own handoff duration is missing"
     assert "r1 preempted r3" in run.summary_row("preemption")
     assert "r1 restarted" in run.summary_row("rejoin")
