@@ -98,7 +98,9 @@ class Agent:
         self._receivers: Receivers | None = None
         self._reports = HeldReports()
         self._collector = LoopCollector()
-        self._timers: TimerScheduler[Driven | fx.PacerKey] = TimerScheduler(self._on_timer)
+        self._timers: TimerScheduler[Driven | fx.PacerKey] = TimerScheduler(
+            self._on_timer, self._carry_out
+        )
 
     @property
     def runtimes(self) -> list[InstanceRuntime]:
@@ -188,9 +190,10 @@ class Agent:
         self._carry_out()
 
     def _on_timer(self, key: Driven | fx.PacerKey, now: float) -> None:
+        """A deadline came; the scheduler carries out the effects of its whole wake-up once,
+        in the order they were made, after its last fire (`_carry_out` as `after_batch`)."""
         if not isinstance(key, Driven):
             self.supervisor.announce_due(key, now)
-            self._carry_out()
             return
         driven, machine = key, key.machine
         if machine.state is State.BACKUP and driven.endpoint is not None:
@@ -199,7 +202,6 @@ class Agent:
                 # About to take over: an advert may be waiting out its receive window.
                 self._receivers.drain(driven.endpoint)
         self.supervisor.timer(driven, now)
-        self._carry_out()
 
     def _notified(self, run: NotifyRun) -> None:
         driven = self.supervisor.driven.get(run.name) if run.kind == "INSTANCE" else None
@@ -337,6 +339,8 @@ class Agent:
             self._timers.set(effect.key, effect.deadline)
         elif isinstance(effect, fx.RemoveLeftovers):
             self._executor.remove_leftovers(effect)
+        elif isinstance(effect, fx.CreateVmac):
+            self._executor.create_vmac(effect)
         elif isinstance(effect, fx.GroupNotify):
             log.info("%s", effect.change.log_message)
             self.hooks.notify("GROUP", effect.change.group, effect.change.new, 0)

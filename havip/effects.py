@@ -33,12 +33,15 @@ EndpointKey = tuple[str, Family]
 
 @dataclass(frozen=True, slots=True)
 class Transmit:
-    """Send the encoded packets of one advert (one per destination) from `source`."""
+    """Send the encoded packets of one advert (one per destination) from `source`, through
+    the endpoint or `via` a VMAC."""
 
     endpoint: EndpointKey
     runtime: InstanceRuntime
     source: IPAddress
     packets: tuple[tuple[IPAddress, bytes], ...]
+    via: LinkInfo | None = None
+    """use_vmac: send out of this VMAC (its MAC as the frames' source), not the endpoint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,16 @@ class CloseEndpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateVmac:
+    """use_vmac: create the instance's VMAC interface `name` with `mac` on `base`."""
+
+    runtime: InstanceRuntime
+    base: LinkInfo
+    name: str
+    mac: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class RemoveLeftovers:
     runtime: InstanceRuntime
     index: int
@@ -139,6 +152,7 @@ Effect = (
     | PacketDropped
     | OpenEndpoint
     | CloseEndpoint
+    | CreateVmac
     | RemoveLeftovers
     | Rearm
     | RearmPacer

@@ -52,6 +52,17 @@ class Executor:
         for failure in failures:
             log.error("VRRP_Instance(%s) cannot remove leftover VIP %s", name, failure)
 
+    def create_vmac(self, effect: fx.CreateVmac) -> None:
+        """keepalived's words on success; a failure is logged and the instance waits for the
+        interface (it cannot send or hold its VIPs without it)."""
+        name = effect.runtime.name
+        try:
+            self.net.create_vmac(effect.base, effect.name, effect.mac)
+        except OSError as error:
+            log.error("(%s): Unable to create VMAC interface %s: %s", name, effect.name, error)
+            return
+        log.info("(%s): Success creating VMAC interface %s", name, effect.name)  # or adopting
+
     def remove_recorded(self) -> None:
         """Before any instance starts: remove what the previous run recorded as its VIPs."""
         removed, failures = self.net.remove_recorded()
@@ -64,9 +75,13 @@ class Executor:
         endpoint = self._endpoints.get(effect.endpoint)
         if endpoint is None:
             return
+        via, family = effect.via, effect.endpoint[1]
         for destination, payload in effect.packets:
             try:
-                endpoint.send(payload, effect.source, destination)
+                if via is None:
+                    endpoint.send(payload, effect.source, destination)
+                else:
+                    self.net.send_via(via, family, payload, effect.source, destination)
             except OSError as error:
                 log.warning(
                     "VRRP_Instance(%s) cannot send advert to %s: %s",
@@ -124,6 +139,12 @@ class Executor:
             return
         self.observer.observe(
             Announced(
-                effect.runtime, effect.kind, sent, began, trio.current_time(), paced=effect.paced
+                effect.runtime,
+                effect.kind,
+                sent,
+                began,
+                trio.current_time(),
+                paced=effect.paced,
+                device=effect.device,
             )
         )

@@ -119,6 +119,8 @@ class Announced:
     ended: float
     trace: SpanIds | None = None
     paced: bool = False
+    device: str | None = None
+    """Where they went out, if not the instance's interface (a VMAC, a VIP's own `dev`)."""
 
 
 @dataclass(frozen=True, slots=True)

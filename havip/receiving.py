@@ -100,7 +100,7 @@ class Receivers:
                 await endpoint.wait_readable()
                 window = self._window(key)
                 if window > 0:
-                    await trio.sleep(window)
+                    await endpoint.wait_window(window)
                 while True:
                     try:
                         more = self._handle_batch(key, endpoint)

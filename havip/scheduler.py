@@ -25,10 +25,15 @@ Key = TypeVar("Key")
 
 
 class TimerScheduler(Generic[Key]):
-    """Calls `fire(key, now)` when a key's deadline comes; `set(key, deadline)` moves it."""
+    """Calls `fire(key, now)` when a key's deadline comes, and `after_batch()` once after the
+    keys one wake-up fired (a master's hundreds of adverts are carried out together, as a
+    receive batch is); `set(key, deadline)` moves a key."""
 
-    def __init__(self, fire: Callable[[Key, float], None]) -> None:
+    def __init__(
+        self, fire: Callable[[Key, float], None], after_batch: Callable[[], None] = lambda: None
+    ) -> None:
         self._fire = fire
+        self._after_batch = after_batch
         self._deadlines: dict[Key, float] = {}
         self._heap: list[tuple[float, int, Key]] = []
         self._order = itertools.count()
@@ -56,12 +61,16 @@ class TimerScheduler(Generic[Key]):
         while True:
             now = trio.current_time()
             horizon = now + COALESCE
+            fired = False
             while heap and heap[0][0] <= horizon:
                 deadline, _, key = heapq.heappop(heap)
                 if self._deadlines.get(key) != deadline:
                     continue  # moved or cancelled since it was pushed
                 del self._deadlines[key]
                 self._fire(key, max(now, deadline))
+                fired = True
+            if fired:
+                self._after_batch()
             while heap and self._deadlines.get(heap[0][2]) != heap[0][0]:
                 heapq.heappop(heap)  # drop stale entries so the sleep target is a live one
             self._sleeping_until = heap[0][0] if heap else math.inf

@@ -23,6 +23,7 @@ from havip.effects import (
     Announce,
     ChangeVips,
     CloseEndpoint,
+    CreateVmac,
     Effect,
     EndpointKey,
     Firewall,
@@ -37,6 +38,7 @@ from havip.effects import (
 )
 from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
+from havip.net.vmac import virtual_mac
 from havip.net.vrrpsock import Datagram
 from havip.observer import (
     AnnouncementKind,
@@ -136,7 +138,9 @@ def settings_for(
 def vip_specs(config: InstanceConfig) -> tuple[VipSpec, ...]:
     """Every address the instance adds when master, as netlink needs them."""
     return tuple(
-        VipSpec(v.interface, v.device or config.interface, v.label, v.scope, v.broadcast)
+        VipSpec(
+            v.interface, v.device or config.vmac or config.interface, v.label, v.scope, v.broadcast
+        )
         for v in (*config.vips, *config.excluded_vips)
     )
 
@@ -200,6 +204,7 @@ class Supervisor:
         self.links: dict[str, LinkInfo | None] = {}
         self._endpoints: dict[EndpointKey, _Endpoint] = {}
         self._pacers: dict[PacerKey, Pacer] = {}
+        self._vmacs_requested: set[str] = set()
         self._start_not_before: float | None = None
         self._groups = _sync_groups(config)
         self._checksum_mode = ChecksumMode(config.global_defs.v3_checksum_mode)
@@ -411,8 +416,8 @@ class Supervisor:
         before = self.links
         self.links = dict(links)
         for driven in list(self.driven.values()):
-            name = driven.config.interface
-            if self.links.get(name) != before.get(name):
+            names = (driven.config.interface, driven.config.vmac)
+            if any(self.links.get(n) != before.get(n) for n in names if n is not None):
                 self._apply_link_state(driven, now)
             for tracked in self._tracked_interfaces(driven):
                 old, new = before.get(tracked.name), self.links.get(tracked.name)
@@ -634,7 +639,11 @@ class Supervisor:
                 for dst in destinations
             )
             driven.encoded_for = advert
-        self.effects.append(Transmit(key, driven.runtime, source, driven.encoded))
+        config = driven.config
+        via = None
+        if config.vmac is not None and not config.vmac_xmit_base:
+            via = self.links.get(config.vmac)  # from the base until the VMAC exists
+        self.effects.append(Transmit(key, driven.runtime, source, driven.encoded, via))
 
     def _update_vips(self, driven: Driven, update: UpdateVips) -> None:
         """A master's VIPs changed by reload: remove the retired, add the new, keep the rest."""
@@ -716,6 +725,7 @@ class Supervisor:
             self._set_source(driven, None, now)
             self._feed(driven, TrackerChanged(interface_tracker(name), False, 0), now)
             return
+        self._request_vmac(driven, link)
         if driven.endpoint is None:
             self._attach(driven, link)
         if config.family == 4:
@@ -725,6 +735,18 @@ class Supervisor:
         self._set_source(driven, source, now)
         up = link.up or config.dont_track_primary
         self._feed(driven, TrackerChanged(interface_tracker(name), up, 0), now)
+
+    def _request_vmac(self, driven: Driven, base: LinkInfo) -> None:
+        """use_vmac: ask for the VMAC once its base interface exists (havip.net.vmac).
+        Adverts are heard on the base interface; they go out of the VMAC (`_transmit`)
+        unless vmac_xmit_base."""
+        config = driven.config
+        if config.vmac is None or config.vmac in self._vmacs_requested:
+            return
+        # even if it exists: one a killed run left is adopted, set up and removed at exit
+        self._vmacs_requested.add(config.vmac)
+        mac = virtual_mac(config.vrid, config.family)
+        self.effects.append(CreateVmac(driven.runtime, base, config.vmac, mac))
 
     def _set_source(self, driven: Driven, source: IPAddress | None, now: float) -> None:
         name = driven.config.interface

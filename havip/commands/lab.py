@@ -38,6 +38,8 @@ from havip.lab.processes import (
     start_prometheus,
     wait_for,
 )
+from havip.lab.report import plotly_missing, write_report
+from havip.lab.timeline import Recorder, drill_record
 from havip.lab.view import Refresher, View, open_view
 
 NAMESPACE_PREFIX = "hvlab"
@@ -153,6 +155,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="run Prometheus in the lab, scraping every havip router with the shipped rules",
     )
+    parser.add_argument(
+        "--report",
+        metavar="FILE.html",
+        type=Path,
+        help=(
+            "after the drill, write a self-contained page with its timeline: states, the "
+            "client's ping gaps, failover durations, priorities and trace ids (needs havip[lab])"
+        ),
+    )
     parser.set_defaults(func=lab_command)
 
 
@@ -171,7 +182,7 @@ def lab_command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     try:
-        return run_lab(plan, view, once=args.once)
+        return run_lab(plan, view, once=args.once, report=args.report)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -191,6 +202,10 @@ def why_unavailable(args: argparse.Namespace) -> str | None:
         return "--keepalived needs keepalived (Debian package; scripts/setup installs it)"
     if args.prometheus and prometheus_path() is None:
         return "--prometheus needs prometheus (Debian package; scripts/setup installs it)"
+    if args.report is not None:
+        if not args.report.parent.is_dir():
+            return f"--report: no directory {args.report.parent} to write {args.report.name} in"
+        return plotly_missing()
     return None
 
 
@@ -198,8 +213,9 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated(signum)
 
 
-def run_lab(plan: LabPlan, view: View, once: bool) -> int:
-    """Build, drill, summarise, then wait for Ctrl-C; always remove what was built.
+def run_lab(plan: LabPlan, view: View, once: bool, report: Path | None = None) -> int:
+    """Build, drill, summarise (and write the report), then wait for Ctrl-C; always remove
+    what was built.
 
     Exit status: 0 when the drill completed (also when Ctrl-C then ends the lab), 1 when the
     lab failed (its files are kept for the logs), 128+N when signal N interrupted the drill.
@@ -211,15 +227,25 @@ def run_lab(plan: LabPlan, view: View, once: bool) -> int:
     cleanup.callback(_remove_files, workdir, lambda: failed, view)
     try:
         running, monitor = build(plan, workdir, view, cleanup)
-        refresher = Refresher(view, running)
+        recorder = Recorder()
+        refresher = Refresher(view, running, record=recorder.sample)
         cleanup.callback(view.close)
         refresher.start()
         cleanup.callback(refresher.stop)
-        results = Drill(running, view.headline, view.say).run()
+        drill = Drill(running, view.headline, view.say, on_action=recorder.act)
+        started = time.time()
+        results = drill.run()
+        ended = time.time()
         drilled = True
         view.headline("drill done")
         for line in summary(plan, running, monitor, results, once):
             view.say(line)
+        if report is not None:
+            record = drill_record(
+                plan.describe(), running, drill, results, recorder, started, ended
+            )
+            write_report(report, record)
+            view.say(f"report: {report.resolve()}")
         if once:
             return EXIT_OK
         view.headline("the lab is running; Ctrl-C removes it")

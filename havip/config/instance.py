@@ -124,6 +124,8 @@ class _Draft:
     strict_mode: bool | None = None
     skip_check_adv_addr: bool | None = None
     notify_priority_changes: bool | None = None
+    use_vmac: _Located[str | None] | None = None
+    vmac_xmit_base: _Located[bool] | None = None
 
 
 class _InstanceReader:
@@ -165,6 +167,8 @@ class _InstanceReader:
                 "skip_check_adv_addr": self._skip_check_adv_addr,
                 "notify_priority_changes": self._notify_priority_changes,
                 "auth_hmac": self._auth_hmac,
+                "use_vmac": self._use_vmac,
+                "vmac_xmit_base": self._vmac_xmit_base,
                 **notify,
             },
             block_keywords=frozenset(_BLOCK_KEYWORDS),
@@ -393,6 +397,24 @@ class _InstanceReader:
     def _notify_priority_changes(self, s: Statement) -> None:
         self.draft.notify_priority_changes = read_optional_bool(s, self.diagnostics)
 
+    def _use_vmac(self, s: Statement) -> None:
+        """`use_vmac [NAME]`; keepalived's optional MAC argument is refused by name."""
+        name = s.args[0] if s.args else None
+        if len(s.args) > 1 or (name is not None and ":" in name):
+            self.diagnostics.error(
+                s.location,
+                "use_vmac: a MAC address argument is not supported; havip uses the RFC's"
+                " virtual MAC 00:00:5e:00:01:VRID",
+            )
+        elif name is not None and (problem := interface_name_problem(name)):
+            self.diagnostics.error(s.location, f"use_vmac: {problem}")
+        else:
+            self.draft.use_vmac = _Located(name, s.location)
+
+    def _vmac_xmit_base(self, s: Statement) -> None:
+        if no_args(s, self.diagnostics):
+            self.draft.vmac_xmit_base = _Located(True, s.location)
+
 
 _NOTIFY_STATES = ("master", "backup", "fault", "stop")
 _BLOCK_KEYWORDS = (
@@ -465,6 +487,7 @@ class _Settler:
         authentication = self.authentication(version, strict)
         initial_state = self.initial_state(priority, strict)
         nopreempt, preempt_delay = self.preemption(initial_state, priority, strict)
+        vmac, vmac_xmit_base = self.vmac(family)
         if not self.valid or draft.interface is None or draft.vrid is None:
             return None
         instance = VrrpInstance(
@@ -505,6 +528,8 @@ class _Settler:
             skip_check_adv_addr=_pick(draft.skip_check_adv_addr, self.globals.skip_check_adv_addr),
             notify_priority_changes=draft.notify_priority_changes,
             track_processes=draft.track_processes,
+            vmac=vmac,
+            vmac_xmit_base=vmac_xmit_base,
         )
         return InstanceReading(
             instance,
@@ -513,6 +538,22 @@ class _Settler:
             draft.file_references,
             draft.process_references,
         )
+
+    def vmac(self, family: Family) -> tuple[str | None, bool]:
+        """The VMAC interface's name (keepalived's default `vrrp.VRID`) and vmac_xmit_base."""
+        draft = self.draft
+        xmit_base = draft.vmac_xmit_base
+        if draft.use_vmac is None:
+            if xmit_base is not None:
+                self.warning(xmit_base.location, "vmac_xmit_base does nothing without use_vmac")
+            return None, False
+        location = draft.use_vmac.location
+        if family == 6:
+            self.error(location, "use_vmac: only IPv4 instances can use a VMAC in havip so far")
+        if draft.unicast_peers and xmit_base is None:
+            self.error(location, "use_vmac with unicast_peer needs vmac_xmit_base (keepalived)")
+        vrid = draft.vrid.value if draft.vrid is not None else 0
+        return draft.use_vmac.value or f"vrrp.{vrid}", xmit_base is not None
 
     def family(self) -> Family:
         """The VIPs' family; without VIPs, that of the configured source or peer addresses."""

@@ -92,8 +92,8 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
         "notify_deleted", "notify_master_rx_lower_pri", "old_unicast_checksum",
         "promote_secondaries", "smtp_alert", "timer_expired_backup",
         "track_bfd", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
-        "use_ipvlan", "use_vmac", "use_vmac_addr", "v3_checksum_as_v2", "virtual_routes",
-        "virtual_rules", "vmac_garp_intvl", "vmac_xmit_base", "vrf",
+        "use_ipvlan", "use_vmac_addr", "v3_checksum_as_v2", "virtual_routes",
+        "virtual_rules", "vmac_garp_intvl", "vrf",
         "owner_ignore_adverts", "thread_timer_expired",
     }
 )  # fmt: skip

@@ -176,6 +176,10 @@ class VrrpInstance:
     notify_priority_changes: bool | None = None
     """MASTER_PRIORITY / BACKUP_PRIORITY FIFO lines; None: the sync group's, else global."""
     track_processes: tuple[TrackedProcess, ...] = ()
+    vmac: str | None = None
+    """use_vmac: the macvlan carrying the virtual MAC that holds the VIPs; None: no VMAC."""
+    vmac_xmit_base: bool = False
+    """Adverts go out (and come in) on `interface` rather than on the VMAC."""
 
 
 @dataclass(frozen=True, slots=True)

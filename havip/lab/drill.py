@@ -61,6 +61,10 @@ ECHO_TYPES = {4: (8, 0), 6: (128, 129)}
 ECHO_PAYLOAD = b"havip lab probe!"
 
 Narrate = Callable[[str], None]
+NOT_A_FAILOVER = "not a failover"
+"""The step's recorded-failover note when no router's failover histogram grew."""
+ActionHook = Callable[[float, str, str], None]
+"""Told (Unix time, router, what) each time the drill does something to a router."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +128,23 @@ class LabRouter:
     def start(self) -> None:
         """Start (or start again) the daemon; each start logs to its own directory."""
         self.starts += 1
-        directory = self.workdir / f"{self.name}.{self.starts}"
+        directory = self.directory(self.starts)
         if self.kind == "havip":
+            # JSON lines: each transition's time, reason and trace id for `havip lab --report`
             self.daemon = start_havip(
-                self.host, self.config, directory, metrics_listen=self.metrics_listen
+                self.host,
+                self.config,
+                directory,
+                "--log-format",
+                "json",
+                metrics_listen=self.metrics_listen,
             )
         else:
             self.daemon = start_keepalived(self.host, self.config, directory)
+
+    def directory(self, start: int) -> Path:
+        """The config, pid files and log of this router's `start`-th process (from 1)."""
+        return self.workdir / f"{self.name}.{start}"
 
     @property
     def running(self) -> bool:
@@ -363,20 +377,31 @@ class StepResult:
     """havip's own failover duration on the new master, seconds."""
     recorded_note: str
     """Why `recorded` is None (or how it was obtained when it is not a single sample)."""
+    acted_at: float
+    """When the step's action began (Unix seconds): the routers' start for the election."""
 
 
 class Drill:
     """Runs the steps in order on a running lab; `headline` and `narrate` show progress."""
 
-    def __init__(self, running: RunningLab, headline: Narrate, narrate: Narrate) -> None:
+    def __init__(
+        self,
+        running: RunningLab,
+        headline: Narrate,
+        narrate: Narrate,
+        on_action: ActionHook | None = None,
+    ) -> None:
         self.running = running
         self.headline = headline
         self.narrate = narrate
+        self.on_action = on_action
         self.timeout = 10.0 + 10.0 * running.advert_int
         """Ample for any takeover: a master-down interval is about 3 advert intervals."""
         self.settle = max(1.0, 2.0 * running.advert_int)
         """How long a new master must stay the only one before a step counts as done."""
         self._probe: ClientProbe | None = None
+        self.replies: list[Reply] = []
+        """Every reply the client got during the drill, once `run` is done."""
 
     def run(self) -> list[StepResult]:
         self._probe = ClientProbe(self.running.client, self.running.vip)
@@ -391,6 +416,7 @@ class Drill:
             ]
         finally:
             self._probe.stop()
+            self.replies = self._probe.replies()
         return results
 
     # --- the steps ----------------------------------------------------------------------------
@@ -398,7 +424,9 @@ class Drill:
     def election(self) -> StepResult:
         routers = self.running.routers
         self.headline(f"election: starting {len(routers)} routers")
+        started = time.time()
         for router in routers:
+            self._tell(router.name, "started")
             router.start()
         expected = self.running.expected_master()
         took = self._wait_master(expected, "the first election")
@@ -407,12 +435,13 @@ class Drill:
             f"{len(routers)} routers started; {expected.name} (priority {expected.priority}) "
             f"elected {took:.1f} s after start"
         )
-        return self._done(StepResult("election", what, expected.name, None, None, "-"))
+        return self._done(StepResult("election", what, expected.name, None, None, "-", started))
 
     def failover(self) -> StepResult:
         old = self._current_master()
 
         def act() -> None:
+            self._tell(old.name, "link cut")
             self.running.cut(old.name)
 
         return self._step(
@@ -427,6 +456,7 @@ class Drill:
         cut = next(router for router in self.running.routers if not router.link_up)
 
         def act() -> None:
+            self._tell(cut.name, "link restored")
             self.running.restore(cut.name)
 
         return self._step(
@@ -442,6 +472,7 @@ class Drill:
         assert daemon is not None
 
         def act() -> None:
+            self._tell(old.name, "SIGTERM")
             daemon.signal(signal.SIGTERM)
             try:
                 code = daemon.process.wait(5)
@@ -449,6 +480,7 @@ class Drill:
                 raise LabError(f"{old.name} did not exit within 5 s of SIGTERM") from error
             if code != 0:
                 raise LabError(f"{old.name} exited with status {code} after SIGTERM")
+            self._tell(old.name, "exited")
 
         return self._step(
             "handoff",
@@ -460,10 +492,15 @@ class Drill:
     def rejoin(self) -> StepResult:
         old = self._current_master()
         stopped = next(router for router in self.running.routers if not router.running)
+
+        def act() -> None:
+            self._tell(stopped.name, "started")
+            stopped.start()
+
         return self._step(
             "rejoin",
             f"starting {stopped.name} again",
-            stopped.start,
+            act,
             lambda new: f"{stopped.name} restarted; {new.name} preempted {old.name}",
         )
 
@@ -492,9 +529,15 @@ class Drill:
         if outage is None:
             raise LabError(f"the client's pings show no reply around the {name}")
         recorded, note = self._recorded(expected, before.get(expected.name))
+        if recorded is None and note == NOT_A_FAILOVER:
+            recorded, note = self._recorded_elsewhere(expected, before)
         return self._done(
-            StepResult(name, describe(expected), expected.name, outage, recorded, note)
+            StepResult(name, describe(expected), expected.name, outage, recorded, note, acted_at)
         )
+
+    def _tell(self, router: str, what: str) -> None:
+        if self.on_action is not None:
+            self.on_action(time.time(), router, what)
 
     def _done(self, result: StepResult) -> StepResult:
         self.narrate(f"{result.name}: {result.what}" + _outage_words(result))
@@ -545,23 +588,36 @@ class Drill:
             before = FailoverRecord(0.0, 0)
         count = after.count - before.count
         if count == 0:
-            return None, "not a failover"
+            return None, NOT_A_FAILOVER
         mean = (after.total - before.total) / count
         return mean, "" if count == 1 else f"mean of {count}"
+
+    def _recorded_elsewhere(
+        self, master: LabRouter, before: dict[str, FailoverRecord]
+    ) -> tuple[float | None, str]:
+        """The failover another router recorded in the step, when the master only preempted
+        it: with 50 ms adverts the backups' master-down intervals differ by a few
+        milliseconds, so the lower-priority one can take over first and be preempted."""
+        for router in self.running.routers:
+            if router is master or router.kind != "havip":
+                continue
+            recorded, _note = self._recorded(router, before.get(router.name))
+            if recorded is not None:
+                return recorded, f"on {router.name}, which {master.name} then preempted"
+        return None, NOT_A_FAILOVER
 
 
 def _outage_words(result: StepResult) -> str:
     if result.outage is None:
         return ""
-    return f" (client outage: {_outage_cell(result.outage)})"
+    return f" (client outage: {outage_cell(result.outage)})"
 
 
-def _outage_cell(outage: Outage) -> str:
-    """No lost probe is no outage: the largest gap is then just the probes' spacing."""
-    gap = _milliseconds(outage.seconds)
-    if outage.lost == 0:
-        return f"none (largest gap {gap})"
-    return f"{gap} ({outage.lost} probes lost)"
+def outage_cell(outage: Outage) -> str:
+    """The gap with the probes lost in it. A gap with none lost is still a pause the client
+    saw: the kernel queues echo requests while it resolves the VIP's new neighbour, so a
+    handoff can silence the client for half a second and lose nothing."""
+    return f"{_milliseconds(outage.seconds)} ({outage.lost} probes lost)"
 
 
 def _milliseconds(seconds: float) -> str:
@@ -577,7 +633,7 @@ def format_summary(results: Sequence[StepResult]) -> list[str]:
     for result in results:
         outage = "-"
         if result.outage is not None:
-            outage = _outage_cell(result.outage)
+            outage = outage_cell(result.outage)
         recorded = result.recorded_note
         if result.recorded is not None:
             recorded = _milliseconds(result.recorded)

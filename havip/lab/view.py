@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -39,6 +39,8 @@ UNKNOWN = "?"
 FOOTNOTE_INFERRED = f"{INFERRED} keepalived has no /status: its state is read from the VIP"
 FOOTNOTE_UNKNOWN = f"{UNKNOWN} /status did not answer"
 REFRESH_INTERVAL = 0.5
+SampleHook = Callable[[float, LabRouter, dict[str, Any] | None, bool], None]
+"""Told (Unix time, router, its /status or None, whether it holds the VIP) at every look."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,14 +151,20 @@ def router_row(
     )
 
 
-def collect_rows(running: RunningLab, failovers: FailoverTracker) -> list[RouterRow]:
-    """A fresh row for every router of the lab."""
+def collect_rows(
+    running: RunningLab, failovers: FailoverTracker, record: SampleHook | None = None
+) -> list[RouterRow]:
+    """A fresh row for every router of the lab; each look also goes to `record`."""
     holders = set(running.vip_holders())
+    looked_at = time.time()
     names = {address: router.name for router in running.routers for address in router.own_addresses}
     rows = []
     for router in running.routers:
         last = failovers.update(router, router.failover_record())
-        rows.append(router_row(router, router.status(), router.name in holders, last, names))
+        status = router.status()
+        if record is not None:
+            record(looked_at, router, status, router.name in holders)
+        rows.append(router_row(router, status, router.name in holders, last, names))
     return rows
 
 
@@ -287,10 +295,17 @@ def open_view(title: str, stream: TextIO = sys.stdout) -> View:
 class Refresher:
     """Feeds the view fresh rows every `interval` seconds from a background thread."""
 
-    def __init__(self, view: View, running: RunningLab, interval: float = REFRESH_INTERVAL) -> None:
+    def __init__(
+        self,
+        view: View,
+        running: RunningLab,
+        interval: float = REFRESH_INTERVAL,
+        record: SampleHook | None = None,
+    ) -> None:
         self.view = view
         self.running = running
         self.interval = interval
+        self.record = record
         self._failovers = FailoverTracker()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lab-view", daemon=True)
@@ -306,7 +321,7 @@ class Refresher:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                rows = collect_rows(self.running, self._failovers)
+                rows = collect_rows(self.running, self._failovers, self.record)
             except LabError:
                 rows = None  # a namespace command failed mid-change; the next look will do
             if rows is not None and not self._stopping.is_set():

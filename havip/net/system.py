@@ -20,7 +20,10 @@ from havip.net.announce import Announcer
 from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
+from havip.net.ring import VrrpRing
+from havip.net.timerfd import TimerFd
 from havip.net.viprecord import VipRecord
+from havip.net.vmac import Vmacs
 from havip.net.vrrpsock import Datagram, VrrpSocket
 from havip.proto.model import DecodeError, Family, IPAddress
 
@@ -38,6 +41,9 @@ class VrrpEndpoint(Protocol):
 
     async def wait_readable(self) -> None:
         """Return once a packet may be waiting."""
+
+    async def wait_window(self, seconds: float) -> None:
+        """Return after `seconds`: the receive window, for adverts to gather."""
 
     def receive_batch(self, limit: int) -> list[tuple[Datagram | DecodeError, float | None]]:
         """Up to `limit` waiting packets (a bad IPv4 header as its DecodeError), each with its
@@ -82,6 +88,15 @@ class Net(Protocol):
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
 
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+        """A VMAC interface `name` with `mac` on `base`, up (removed on close). OSError."""
+
+    def send_via(
+        self, link: LinkInfo, family: Family, payload: bytes, source: IPAddress, to: IPAddress
+    ) -> None:
+        """Send one advert out of `link` (a VMAC) from a socket that does not listen there;
+        OSError as `VrrpEndpoint.send`."""
+
     def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
         """Drop traffic to and from `addresses` (no_accept); the ones newly blocked. OSError."""
 
@@ -92,17 +107,32 @@ class Net(Protocol):
 
 
 class SystemEndpoint:
-    """`VrrpEndpoint` over a real raw socket."""
+    """`VrrpEndpoint` over a real raw socket, which sends; an IPv4 one receives through a
+    memory-mapped ring beside it (havip.net.ring), an IPv6 one through the socket itself."""
 
-    def __init__(self, sock: VrrpSocket) -> None:
+    def __init__(self, sock: VrrpSocket, ring: VrrpRing | None = None) -> None:
         self._sock = sock
+        self._ring = ring
+        self._receiver: VrrpSocket | VrrpRing = sock if ring is None else ring
+        try:
+            self._window = TimerFd()
+        except OSError:
+            if ring is not None:
+                ring.close()
+            sock.close()
+            raise
+        if ring is not None:
+            sock.discard_received()
         self.interface = sock.interface
         self.group = sock.group
         self._offset = 0.0
         self._offset_checked = -math.inf
 
     async def wait_readable(self) -> None:
-        await trio.lowlevel.wait_readable(self._sock.sock)
+        await trio.lowlevel.wait_readable(self._receiver.sock)
+
+    async def wait_window(self, seconds: float) -> None:
+        await self._window.wait(seconds)
 
     def _clock_offset(self) -> float:
         """trio's clock minus the wall clock, read again once a second (a stepped wall clock
@@ -114,12 +144,15 @@ class SystemEndpoint:
         return self._offset
 
     def receive_batch(self, limit: int) -> list[tuple[Datagram | DecodeError, float | None]]:
-        return self._sock.receive_batch(limit, self._clock_offset())
+        return self._receiver.receive_batch(limit, self._clock_offset())
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         self._sock.send(payload, source, destination)
 
     def close(self) -> None:
+        self._window.close()
+        if self._ring is not None:
+            self._ring.close()
         self._sock.close()
 
 
@@ -131,6 +164,8 @@ class SystemNet:
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
         self._firewall: NftFirewall | None = None
+        self._vmacs = Vmacs()
+        self._senders: dict[tuple[int, Family], VrrpSocket] = {}
 
     def link(self, name: str) -> LinkInfo | None:
         return self._netlink.link(name)
@@ -139,7 +174,15 @@ class SystemNet:
         await self._monitor.changes()
 
     def open_vrrp(self, link: LinkInfo, family: Family, group: IPAddress) -> VrrpEndpoint:
-        return SystemEndpoint(VrrpSocket(link.name, link.index, family, group))
+        sock = VrrpSocket(link.name, link.index, family, group)
+        if family != Family.IPV4:
+            return SystemEndpoint(sock)
+        try:
+            ring = VrrpRing(link.name, link.index)
+        except OSError:
+            sock.close()
+            raise
+        return SystemEndpoint(sock, ring)
 
     def add_vips(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         return self._netlink.add(index, specs)
@@ -162,6 +205,19 @@ class SystemNet:
             announcer = self._announcers[device] = Announcer(device)
         return announcer.announce(mac, tuple(addresses))
 
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+        self._vmacs.create(base.index, base.name, name, mac)
+
+    def send_via(
+        self, link: LinkInfo, family: Family, payload: bytes, source: IPAddress, to: IPAddress
+    ) -> None:
+        sender = self._senders.get((link.index, family))
+        if sender is None:
+            sender = VrrpSocket(link.name, link.index, family, to, listen=False)
+            sender.discard_received()  # it only sends: the base interface's endpoint reads
+            self._senders[(link.index, family)] = sender
+        sender.send(payload, source, to)
+
     def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
         if self._firewall is None:
             self._firewall = NftFirewall(table)
@@ -182,4 +238,7 @@ class SystemNet:
         self._monitor.close()
         for announcer in self._announcers.values():
             announcer.close()
+        for sender in self._senders.values():
+            sender.close()
+        self._vmacs.close()
         self._netlink.close()

@@ -12,12 +12,12 @@ a real NIC's multicast filter pass them. It never sends: there is no send method
 
 from __future__ import annotations
 
-import ctypes
 import socket
 import struct
 from dataclasses import dataclass
 
 from havip.monitor.segment import Captured
+from havip.net.bpf import JA, JEQ_K, LD_B_ABS, RET_K, RSH_K, Instruction, attach_filter
 from havip.net.vrrpsock import AddressMemo
 from havip.proto.model import DecodeError
 from havip.proto.packet import parse_ipv4, parse_ipv6
@@ -29,24 +29,22 @@ SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_MULTICAST = 0
 PACKET_OUTGOING = 4
-SO_ATTACH_FILTER = 26
 RECEIVE_BUFFER = 4096
 VRRP_MACS = (bytes.fromhex("01005e000012"), bytes.fromhex("333300000012"))
 
 # Classic BPF over the network header (SOCK_DGRAM): accept IPv4 with protocol 112 and IPv6
-# with next header 112, drop everything else. (code, jt, jf, k), see <linux/filter.h>.
-_BPF_LD_B_ABS, _BPF_RSH_K, _BPF_JEQ_K, _BPF_JA, _BPF_RET_K = 0x30, 0x74, 0x15, 0x05, 0x06
-VRRP_FILTER = (
-    (_BPF_LD_B_ABS, 0, 0, 0),  # 0: A = first byte
-    (_BPF_RSH_K, 0, 0, 4),  # 1: A = IP version
-    (_BPF_JEQ_K, 0, 2, 4),  # 2: IPv4 ? 3 : 5
-    (_BPF_LD_B_ABS, 0, 0, 9),  # 3: A = IPv4 protocol
-    (_BPF_JA, 0, 0, 2),  # 4: goto 7
-    (_BPF_JEQ_K, 0, 3, 6),  # 5: IPv6 ? 6 : drop
-    (_BPF_LD_B_ABS, 0, 0, 6),  # 6: A = IPv6 next header
-    (_BPF_JEQ_K, 0, 1, 112),  # 7: VRRP ? accept : drop
-    (_BPF_RET_K, 0, 0, 0xFFFF),  # 8: accept
-    (_BPF_RET_K, 0, 0, 0),  # 9: drop
+# with next header 112, drop everything else.
+VRRP_FILTER: tuple[Instruction, ...] = (
+    (LD_B_ABS, 0, 0, 0),  # 0: A = first byte
+    (RSH_K, 0, 0, 4),  # 1: A = IP version
+    (JEQ_K, 0, 2, 4),  # 2: IPv4 ? 3 : 5
+    (LD_B_ABS, 0, 0, 9),  # 3: A = IPv4 protocol
+    (JA, 0, 0, 2),  # 4: goto 7
+    (JEQ_K, 0, 3, 6),  # 5: IPv6 ? 6 : drop
+    (LD_B_ABS, 0, 0, 6),  # 6: A = IPv6 next header
+    (JEQ_K, 0, 1, 112),  # 7: VRRP ? accept : drop
+    (RET_K, 0, 0, 0xFFFF),  # 8: accept
+    (RET_K, 0, 0, 0),  # 9: drop
 )
 
 
@@ -67,7 +65,7 @@ class VrrpTap:
         # Protocol 0 until bind: nothing is queued before the filter is in place.
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
         try:
-            self._attach_filter()
+            attach_filter(self.sock, VRRP_FILTER)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             self.sock.bind((interface, ETH_P_ALL))
             index = socket.if_nametoindex(interface)
@@ -78,12 +76,6 @@ class VrrpTap:
         except OSError:
             self.sock.close()
             raise
-
-    def _attach_filter(self) -> None:
-        program = b"".join(struct.pack("HBBI", *instruction) for instruction in VRRP_FILTER)
-        buffer = ctypes.create_string_buffer(program)
-        fprog = struct.pack("HL", len(VRRP_FILTER), ctypes.addressof(buffer))
-        self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
     def fileno(self) -> int:
         return self.sock.fileno()

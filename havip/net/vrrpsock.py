@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from itertools import repeat
 
+from havip.net.bpf import DROP_ALL, attach_filter
 from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, Family, IPAddress
 from havip.proto.packet import parse_ipv4
 
@@ -50,7 +51,12 @@ class Datagram:
 class VrrpSocket:
     """A non-blocking raw VRRP socket on one interface for one family (4 or 6)."""
 
-    def __init__(self, interface: str, ifindex: int, family: Family, group: IPAddress) -> None:
+    def __init__(
+        self, interface: str, ifindex: int, family: Family, group: IPAddress, listen: bool = True
+    ) -> None:
+        """`listen=False`: a socket only to send from (a VMAC's), which joins no multicast
+        group, so the kernel sends no IGMP/MLD report from that interface."""
+        self.listen = listen
         self.interface = interface
         self.ifindex = ifindex
         self.family = family
@@ -75,7 +81,8 @@ class VrrpSocket:
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         if self.family == 4:
             mreqn = struct.pack("=4s4si", self.group.packed, bytes(4), self.ifindex)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            if self.listen:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
@@ -83,7 +90,8 @@ class VrrpSocket:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, NETWORK_CONTROL)
         else:
             mreq = struct.pack("=16sI", self.group.packed, self.ifindex)
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+            if self.listen:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, VRRP_TTL)
@@ -92,6 +100,11 @@ class VrrpSocket:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
         sock.setblocking(False)
+
+    def discard_received(self) -> None:
+        """Queue nothing from now on: another socket reads the adverts (havip.net.ring), this
+        one stays to send them and to keep the group membership."""
+        attach_filter(self.sock, DROP_ALL)
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -143,7 +156,7 @@ class VrrpSocket:
                     data, ancillary, _flags, _address = recvmsg(RECEIVE_BUFFER, _IPV4_ANCILLARY)
                     item: Datagram | DecodeError | None = known.get(data)
                     if item is None:
-                        item = _ipv4_datagram(data, self._addresses)
+                        item = ipv4_datagram(data, self._addresses)
                         if isinstance(item, Datagram):
                             known.put(data, item)
                     add((item, _arrival(ancillary, clock_offset)))
@@ -217,7 +230,8 @@ class DatagramMemo:
             self._known[key] = datagram
 
 
-def _ipv4_datagram(data: bytes, addresses: AddressMemo) -> Datagram | DecodeError:
+def ipv4_datagram(data: bytes, addresses: AddressMemo) -> Datagram | DecodeError:
+    """The datagram an IPv4 packet carries, or why its header cannot be trusted."""
     try:
         header, payload = parse_ipv4(data, addresses)
     except DecodeError as error:

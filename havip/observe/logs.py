@@ -202,7 +202,7 @@ class LogObserver:
             if (":" in address) is ipv6:
                 self._say(
                     runtime,
-                    template.format(interface=runtime.interface, address=address),
+                    template.format(interface=report.device or runtime.interface, address=address),
                     report.trace,
                 )
 

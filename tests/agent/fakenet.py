@@ -76,6 +76,9 @@ class FakeEndpoint:
             times.append(self.arrivals[0][0])
         return min(times, default=math.inf)
 
+    async def wait_window(self, seconds: float) -> None:
+        await trio.sleep(seconds)  # the kernel's timer, on trio's (mock) clock
+
     async def wait_readable(self) -> None:
         while True:
             due = self._next_at()
@@ -147,6 +150,8 @@ class FakeNet:
         """VIPs whose traffic the no_accept firewall drops."""
         """Every announcement frame as (time, device, address)."""
         self.closed = False
+        self.sent_via: list[tuple[str, bytes]] = []
+        """Adverts sent out of a VMAC (use_vmac), as (VMAC, payload)."""
         self._link_change = trio.Event()
 
     def add_link(
@@ -233,6 +238,17 @@ class FakeNet:
         self.calls.append("announce")
         self.frames += [(trio.current_time(), device, address) for address in addresses]
         return len(addresses)
+
+    def send_via(
+        self, link: LinkInfo, family: Family, payload: bytes, source: IPAddress, to: IPAddress
+    ) -> None:
+        self.sent_via.append((link.name, payload))
+
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+        index = len(self.links) + 2
+        self.links[name] = LinkInfo(index, name, base.up, mac, None, None)
+        self.calls.append("vmac")
+        self._link_change.set()
 
     def close(self) -> None:
         self.closed = True

@@ -460,9 +460,13 @@ def _last(keyword: str) -> str:
 
 
 def test_containerfile_builds_on_python_311_slim() -> None:
+    # Both stages start from the BASE argument (tests/deploy/test_container.py passes a local
+    # one), whose default is the python image.
     bases = [arguments.split()[0] for name, arguments in _instructions() if name == "FROM"]
-    assert bases
-    assert all(base.startswith("python:3.11-slim") for base in bases), bases
+    assert bases and all(base == "${BASE}" for base in bases), bases
+    arguments = [arguments for name, arguments in _instructions() if name == "ARG"]
+    default = next(a.partition("=")[2] for a in arguments if a.startswith("BASE="))
+    assert default.startswith("python:3.11-slim"), default
 
 
 def test_containerfile_runs_havip_on_the_keepalived_config() -> None:

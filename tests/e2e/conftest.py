@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from havip.lab.frr import FrrRouter, FrrSpec, frr_unavailable_reason, start_frr
 from havip.lab.netns import Host, Lab, netns_unavailable_reason
 from havip.lab.processes import (
     Router,
@@ -36,6 +37,13 @@ def keepalived_binary() -> str:
     return path
 
 
+@pytest.fixture
+def frr_daemons() -> None:
+    reason = frr_unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"FRR cannot run here: {reason}")
+
+
 class Routers:
     """Starts routers for one test and shows their logs when it fails."""
 
@@ -53,6 +61,12 @@ class Routers:
     def keepalived(self, host: Host, config: str) -> Router:
         router = start_keepalived(host, config, self.workdir / f"{host.name}-{len(self.started)}")
         self.started.append(router)
+        return router
+
+    def frr(self, host: Host, spec: FrrSpec) -> FrrRouter:
+        """FRR's vrrpd and zebra; the macvlans must exist (havip.lab.frr.add_vrrp_macvlans)."""
+        router = start_frr(host, spec, self.workdir / f"{host.name}-{len(self.started)}")
+        self.started.extend(router.daemons)
         return router
 
     def monitor(self, host: Host, *extra: str) -> Router:

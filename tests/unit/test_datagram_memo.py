@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from ipaddress import IPv4Address
 
-from havip.net.vrrpsock import AddressMemo, Datagram, DatagramMemo, _ipv4_datagram
+from havip.net.vrrpsock import AddressMemo, Datagram, DatagramMemo, ipv4_datagram
 from havip.proto.model import VRRP_MCAST_GROUP4
 
 PAYLOAD = bytes.fromhex("3133c80100640000")
@@ -30,7 +30,7 @@ def packet(identification: int = 1, ttl: int = 255, version_ihl: int = 0x45) -> 
 
 
 def parsed(data: bytes) -> Datagram:
-    item = _ipv4_datagram(data, AddressMemo())
+    item = ipv4_datagram(data, AddressMemo())
     assert isinstance(item, Datagram)
     return item
 

@@ -83,3 +83,25 @@ async def test_a_fire_callback_may_reschedule_itself(
         nursery.cancel_scope.cancel()
     assert len(fired) == 5
     assert [round(t - start, 6) for t in fired] == [0.01, 0.02, 0.03, 0.04, 0.05]
+
+
+async def test_after_batch_runs_once_per_wake_after_its_last_fire(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A wake that fires three coalesced keys ends with one `after_batch` (the agent carries
+    out their effects there, together); a wake that finds only moved deadlines has none."""
+    events: list[str] = []
+    scheduler: TimerScheduler[str] = TimerScheduler(
+        lambda key, _now: events.append(key), lambda: events.append("after")
+    )
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(scheduler.run)
+        start = trio.current_time()
+        for key in ("a", "b", "c"):
+            scheduler.set(key, start + 1.0)
+        scheduler.set("d", start + 2.0)
+        await trio.sleep(1.5)
+        scheduler.set("d", start + 3.0)  # moved: the wake at 2.0 fires nothing
+        await trio.sleep(2.0)
+        nursery.cancel_scope.cancel()
+    assert events == ["a", "b", "c", "after", "d", "after"]

@@ -1,0 +1,129 @@
+"""VMAC interfaces (keepalived's `use_vmac`): a macvlan carrying the VRRP virtual MAC.
+
+With a VMAC, the VIPs live on a macvlan whose MAC is 00:00:5e:00:01:VRID, so every router of
+the group answers for them with the same MAC and a client's neighbour entry survives a
+failover unchanged. The master's adverts go out of the VMAC (so switches keep learning the
+virtual MAC on its port), or out of the base interface with `vmac_xmit_base`; either way
+havip listens on the base interface only. keepalived listens on the VMAC, which joins
+224.0.0.18 there, and the IGMP report a backup then sends from the virtual MAC teaches the
+switches that the master's MAC is on the backup's port (keepalived#1957). So:
+- the macvlan is in bridge mode (keepalived uses private mode, where it listens on the VMAC):
+  an advert another router sends from the same virtual MAC then still reaches the base
+  interface instead of being taken for this router's own VMAC's (FRR does the same);
+- nothing listens on the VMAC, and IPv6 is off on an IPv4 instance's VMAC (no link-local
+  address, so no neighbour discovery or MLD frame ever leaves a backup with the virtual MAC);
+- the VMAC answers ARP only for addresses on itself (arp_ignore=1), and it holds VIPs only
+  while master, so a backup never answers with the virtual MAC; accept_local=1 and
+  rp_filter=0 let it take in packets from its own addresses (the address owner);
+- on the base interface, arp_ignore=1 stops it answering ARP for the VIPs with its own MAC,
+  and arp_announce=2 stops it asking with a VIP as sender (replies from a VIP leave through
+  it); both are put back as they were when havip stops.
+The interfaces havip created (or adopted from a previous run) are deleted when it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+log = logging.getLogger("havip")
+
+PROC_NET = Path("/proc/sys/net")
+VMAC_SETTINGS = {"ipv4": {"arp_ignore": "1", "accept_local": "1", "rp_filter": "0"}}
+BASE_SETTINGS = {"arp_ignore": "1", "arp_announce": "2"}
+
+
+def virtual_mac(vrid: int, family: int = 4) -> bytes:
+    """RFC 5798 section 7.3: 00-00-5E-00-01-{VRID} (IPv4), 00-00-5E-00-02-{VRID} (IPv6)."""
+    return bytes([0, 0, 0x5E, 0, 1 if family == 4 else 2, vrid])
+
+
+def _mac_text(mac: bytes) -> str:
+    return ":".join(f"{octet:02x}" for octet in mac)
+
+
+class Vmacs:
+    """Creates VMAC interfaces on demand and removes them (and the base settings) on close."""
+
+    def __init__(self, proc_net: Path = PROC_NET) -> None:
+        self._ipr: IPRoute | None = None
+        self._proc_net = proc_net
+        self._created: dict[str, int] = {}
+        self._base_settings: dict[Path, str] = {}
+
+    def _route(self) -> IPRoute:
+        if self._ipr is None:
+            self._ipr = IPRoute()
+        return self._ipr
+
+    def create(self, base_index: int, base_name: str, name: str, mac: bytes) -> None:
+        """Make `name` a VMAC on the base interface and bring it up; OSError if it cannot.
+
+        An existing macvlan of that name on the same base with the same MAC (left by a
+        previous run) is adopted; any other interface of that name is an error."""
+        ipr = self._route()
+        existing = ipr.link_lookup(ifname=name)
+        try:
+            if existing:
+                self._check_adoptable(existing[0], base_index, name, mac)
+                index = existing[0]
+            else:
+                ipr.link(
+                    "add",
+                    ifname=name,
+                    kind="macvlan",
+                    link=base_index,
+                    macvlan_mode="bridge",
+                    address=_mac_text(mac),
+                )
+                index = ipr.link_lookup(ifname=name)[0]
+            self._created[name] = index
+            self._write(self._proc_net / "ipv6" / "conf" / name / "disable_ipv6", "1")
+            for setting, value in VMAC_SETTINGS["ipv4"].items():
+                self._write(self._proc_net / "ipv4" / "conf" / name / setting, value)
+            for setting, value in BASE_SETTINGS.items():
+                self._set_base(self._proc_net / "ipv4" / "conf" / base_name / setting, value)
+            ipr.link("set", index=index, state="up")
+        except NetlinkError as error:
+            raise OSError(error.code, f"VMAC {name} on {base_name}: {error}") from error
+
+    def _check_adoptable(self, index: int, base_index: int, name: str, mac: bytes) -> None:
+        link = self._route().get_links(index)[0]
+        info = link.get_attr("IFLA_LINKINFO")
+        kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
+        if (
+            kind != "macvlan"
+            or link.get_attr("IFLA_LINK") != base_index
+            or link.get_attr("IFLA_ADDRESS") != _mac_text(mac)
+        ):
+            raise OSError(f"{name} exists and is not a VMAC {_mac_text(mac)} on the interface")
+
+    def _write(self, path: Path, value: str) -> None:
+        path.write_text(value)
+
+    def _set_base(self, path: Path, value: str) -> None:
+        """Set a base interface setting, remembering the operator's value once."""
+        if path not in self._base_settings:
+            self._base_settings[path] = path.read_text().strip()
+        self._write(path, value)
+
+    def close(self) -> None:
+        """Delete the VMACs and restore the base interfaces' settings; failures are logged."""
+        for name, index in self._created.items():
+            try:
+                self._route().link("del", index=index)
+            except NetlinkError as error:
+                log.error("cannot remove VMAC interface %s: %s", name, error)
+        self._created.clear()
+        for path, value in self._base_settings.items():
+            try:
+                self._write(path, value)
+            except OSError as error:
+                log.error("cannot restore %s: %s", path, error)
+        self._base_settings.clear()
+        if self._ipr is not None:
+            self._ipr.close()
+            self._ipr = None

@@ -1,0 +1,71 @@
+"""use_vmac in the pure supervisor: the VMAC is asked for once its base exists, VIPs and
+announcements go to it, and adverts go out of it (or stay on the base with vmac_xmit_base)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from havip import effects as fx
+from havip.config import load_config
+from havip.lab.configs import RouterSpec, keepalived_conf
+from havip.net.netlink import LinkInfo
+from havip.supervisor import Supervisor
+
+ETH0 = LinkInfo(2, "eth0", True, bytes(6), IPv4Address("192.0.2.1"), None)
+VIRTUAL_MAC = bytes([0, 0, 0x5E, 0, 1, 51])
+VMAC = LinkInfo(3, "vrrp.51", True, VIRTUAL_MAC, None, None)
+
+
+def supervisor(tmp_path: Path, *extra: str) -> Supervisor:
+    path = tmp_path / "keepalived.conf"
+    path.write_text(keepalived_conf(RouterSpec(priority=150, extra=("use_vmac", *extra))))
+    built = Supervisor(load_config(path))
+    built.create_all()
+    built.links = {"eth0": ETH0}
+    return built
+
+
+def take_over(built: Supervisor) -> list[fx.Effect]:
+    driven = built.driven["VI_1"]
+    deadline = driven.machine.get_timer()
+    assert deadline is not None
+    built.timer(driven, deadline)
+    return built.take()
+
+
+def test_the_vmac_is_asked_for_once_the_base_exists(tmp_path: Path) -> None:
+    built = supervisor(tmp_path)
+    built.bring_up(now=0.0)
+    effects = built.take()
+    created = [e for e in effects if isinstance(e, fx.CreateVmac)]
+    assert [(e.base, e.name, e.mac) for e in created] == [(ETH0, "vrrp.51", VIRTUAL_MAC)]
+    # adverts are heard on the base interface
+    assert [e.key for e in effects if isinstance(e, fx.OpenEndpoint)] == [("eth0", 4)]
+    built.links_changed({"eth0": ETH0, "vrrp.51": None}, now=0.1)
+    assert not any(isinstance(e, fx.CreateVmac) for e in built.take())
+
+
+def test_a_master_puts_its_vips_on_the_vmac_and_advertises_from_it(tmp_path: Path) -> None:
+    built = supervisor(tmp_path)
+    built.bring_up(now=0.0)
+    built.links_changed({"eth0": ETH0, "vrrp.51": VMAC}, now=0.1)
+    built.take()
+    effects = take_over(built)
+    vips = [e for e in effects if isinstance(e, fx.ChangeVips)]
+    assert [spec.device for e in vips for spec in e.specs] == ["vrrp.51"]
+    announced = [e for e in effects if isinstance(e, fx.Announce)]
+    assert [(e.device, e.mac) for e in announced] == [("vrrp.51", VIRTUAL_MAC)]
+    sent = [e for e in effects if isinstance(e, fx.Transmit)]
+    assert [(e.endpoint, e.via, e.source) for e in sent] == [
+        (("eth0", 4), VMAC, IPv4Address("192.0.2.1"))
+    ]
+
+
+def test_vmac_xmit_base_keeps_the_adverts_on_the_base(tmp_path: Path) -> None:
+    built = supervisor(tmp_path, "vmac_xmit_base")
+    built.bring_up(now=0.0)
+    built.links_changed({"eth0": ETH0, "vrrp.51": VMAC}, now=0.1)
+    built.take()
+    sent = [e for e in take_over(built) if isinstance(e, fx.Transmit)]
+    assert [e.via for e in sent] == [None]
