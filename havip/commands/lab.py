@@ -176,6 +176,9 @@ def lab_command(args: argparse.Namespace) -> int:
     view = open_view(f"havip lab ({plan.describe()})")
     handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {signum: signal.getsignal(signum) for signum in handled}
+    # SIGINT explicitly too: a shell starts background jobs with SIGINT ignored, and Python
+    # then leaves it ignored, so `havip lab &` (or a test or script running it) would never stop
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     try:

@@ -229,13 +229,22 @@ def start_prometheus(
 
 
 def wait_for(
-    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.02
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    interval: float = 0.02,
+    observed: Callable[[], object] | None = None,
 ) -> float:
-    """Poll until `predicate()` holds; return the seconds it took, raise LabError on timeout."""
+    """Poll until `predicate()` holds; return the seconds it took, raise LabError on timeout.
+
+    `observed`, if given, is called on timeout and its value put in the error, so a failure
+    says what was seen at the end rather than only what was awaited.
+    """
     start = time.monotonic()
     while True:
         if predicate():
             return time.monotonic() - start
         if time.monotonic() - start > timeout:
-            raise LabError(f"timed out after {timeout:g}s waiting for {what}")
+            seen = f" (observed: {observed()})" if observed is not None else ""
+            raise LabError(f"timed out after {timeout:g}s waiting for {what}{seen}")
         time.sleep(interval)

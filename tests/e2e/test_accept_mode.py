@@ -13,11 +13,15 @@ import pytest
 
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.lab.netns import Host, Lab
+from havip.lab.processes import wait_for
 
 from .conftest import Routers, client_reaches, wait_single_holder
 
 VIP = "192.0.2.100"
 VIP6 = "2001:db8::100"
+ADVERT_INT = 1.0
+SET_WAIT = 5 * ADVERT_INT
+"""havip fills the set right after adding the VIPs: well within a few advert intervals."""
 
 
 def ruleset(host: Host) -> list[dict[str, object]]:
@@ -61,7 +65,12 @@ def test_a_non_owner_master_drops_vip_traffic_only_without_accept_mode(
     lab: Lab, routers: Routers, mode: str
 ) -> None:
     r1, r2, client = build(lab)
-    common = {"version": 3, "extra": (mode,), "global_extra": ("nftables_counters",)}
+    common = {
+        "version": 3,
+        "advert_int": ADVERT_INT,
+        "extra": (mode,),
+        "global_extra": ("nftables_counters",),
+    }
     v4 = RouterSpec(priority=150, **common)  # type: ignore[arg-type]
     v6 = RouterSpec(priority=150, instance="VI_6", vrid=52, vips=(f"{VIP6}/64",), **common)  # type: ignore[arg-type]
     master = routers.havip(r1, keepalived_conf(v4, v6))
@@ -69,7 +78,13 @@ def test_a_non_owner_master_drops_vip_traffic_only_without_accept_mode(
     wait_single_holder(lab, VIP, ["r1", "r2"], "r1", timeout=15)
     wait_single_holder(lab, VIP6, ["r1"], "r1", timeout=15)
     if mode == "no_accept":
-        assert vips_in_set(r1, "ip") == [VIP] and vips_in_set(r1, "ip6") == [VIP6]
+        # the drop rules' set follows the addresses, a moment after them
+        wait_for(
+            lambda: (vips_in_set(r1, "ip"), vips_in_set(r1, "ip6")) == ([VIP], [VIP6]),
+            SET_WAIT,
+            f"r1's nftables vips sets to hold {VIP} and {VIP6}",
+            observed=lambda: (vips_in_set(r1, "ip"), vips_in_set(r1, "ip6")),
+        )
         assert not client_reaches(lab, "client", VIP)
         assert not client_reaches(lab, "client", VIP6)
         neighbour = client.exec("ip", "-6", "neigh", "show", VIP6).stdout

@@ -76,22 +76,34 @@ def test_wrong_password_means_no_shared_election(
 ) -> None:
     for name, address in (("r1", "192.0.2.1/24"), ("r2", "192.0.2.2/24")):
         lab.add_host(name, address)
-    havip = start(lab, routers, "havip", "r1", RouterSpec(priority=150, password="right"))
-    keepalived = start(lab, routers, "keepalived", "r2", RouterSpec(priority=100, password="wrong"))
+    advert_int = 1.0
+    right = RouterSpec(priority=150, password="right", advert_int=advert_int)
+    wrong = RouterSpec(priority=100, password="wrong", advert_int=advert_int)
+    havip = start(lab, routers, "havip", "r1", right)
+    keepalived = start(lab, routers, "keepalived", "r2", wrong)
     vip = "192.0.2.100"
-    wait_for(lambda: holders(lab, vip, ["r1", "r2"]) == ["r1", "r2"], 15, "both to be master")
+    # each takes over after its Master_Down_Interval (about 3.6 s); allow for a slow start
+    wait_for(
+        lambda: holders(lab, vip, ["r1", "r2"]) == ["r1", "r2"],
+        10 * advert_int,
+        "both to be master",
+        observed=lambda: f"VIP on {holders(lab, vip, ['r1', 'r2'])}",
+    )
 
-    def havip_failures() -> float:
+    def counted() -> tuple[float, int]:
         labels = {"vrrp_instance": "VI_1", "reason": "password"}
-        return metric_value(havip.metrics(), "havip_vrrp_auth_failures_total", labels)
+        failures = metric_value(havip.metrics(), "havip_vrrp_auth_failures_total", labels)
+        return failures, keepalived.log_text().count("received an invalid passwd!")
 
     # keepalived 2.2.7, master while hearing havip's higher adverts it cannot authenticate,
-    # advertises irregularly (2 to 5 adverts in 12 s, seen with tcpdump): allow for that
-    wait_for(lambda: havip_failures() >= 2, 30, "havip to count password failures")
+    # advertises irregularly (2 to 5 adverts in 12 s, seen with tcpdump): wait for two of its
+    # adverts with room for that and for a busy machine, in advert intervals not seconds
     wait_for(
-        lambda: keepalived.log_text().count("received an invalid passwd!") >= 2,
-        10,
-        "keepalived to log password failures",
+        lambda: all(n >= 2 for n in counted()),
+        30 * advert_int,
+        "two password failures counted by havip and logged by keepalived",
+        interval=advert_int / 4,
+        observed=lambda: "havip counted {:g}, keepalived logged {}".format(*counted()),
     )
 
 

@@ -32,6 +32,7 @@ from .conftest import NETNS_UNAVAILABLE
 NAMESPACES_LINE = re.compile(r"^lab: namespaces (hvlab\d+x\d+)-")
 WORKDIR_LINE = re.compile(r"^lab: configurations and logs in (\S+)$")
 OUTAGE_CELL = re.compile(r"(\d+) ms \((\d+) probes lost\)")
+NO_OUTAGE_CELL = re.compile(r"none \(largest gap (\d+) ms\)")
 RECORDED_CELL = re.compile(r"\s(\d+) ms(?: \(on (r\d), which r3 then preempted\))?$")
 NETNS_DIR = Path("/var/run/netns")
 
@@ -42,7 +43,11 @@ needs_netns = pytest.mark.skipif(
 
 
 class LabRun:
-    """`havip lab` as a subprocess, its output read line by line as it comes."""
+    """`havip lab` as a subprocess, its output read line by line as it comes.
+
+    Started as a shell starts a background job, with SIGINT ignored: `havip lab` must still
+    stop on SIGINT (Python keeps an inherited SIG_IGN unless told otherwise).
+    """
 
     def __init__(self, *options: str) -> None:
         self.process = subprocess.Popen(
@@ -50,6 +55,7 @@ class LabRun:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
         self.lines: list[str] = []
         self.namespace_inodes: dict[str, int] = {}
@@ -176,7 +182,11 @@ def test_once_runs_the_drill_prints_the_summary_and_removes_the_lab(
     assert recorded is not None, "havip's own failover duration is missing"
     assert recorded.group(2) in (None, "r2"), failover
     handoff = run.summary_row("handoff")
-    assert "SIGTERM to r1" in handoff and OUTAGE_CELL.search(handoff) is not None, handoff
+    # A priority-0 handoff is short (Skew_Time): the probes may see no loss at all, and a
+    # busy machine may delay replies rather than lose them; the row must give the client's
+    # view either way.
+    assert "SIGTERM to r1" in handoff, handoff
+    assert OUTAGE_CELL.search(handoff) or NO_OUTAGE_CELL.search(handoff), handoff
     assert handoff.rstrip().endswith(" ms"), "havip's own handoff duration is missing"
     assert "r1 preempted r3" in run.summary_row("preemption")
     assert "r1 restarted" in run.summary_row("rejoin")

@@ -414,10 +414,17 @@ def test_hanging_script_is_killed_at_its_timeout_and_adverts_go_on(
         global_extra=SCRIPT_GLOBALS,
         extra=track_block("track_script", ["chk_hang"]),
     )
+    # The master first: started together on a busy machine, r2 could finish starting first
+    # and take over before r1 runs, and the test would see a takeover the hang did not cause.
     master = routers.havip(r1, config(spec, scripts=[block]))
-    backup = routers.havip(r2, BACKUP_CONFIG)
     wait_single_holder(lab, VIP, NAMES, "r1", timeout=WAIT)
-    wait_for(lambda: state_of(backup) == "backup", WAIT, "r2 backup")
+    backup = routers.havip(r2, BACKUP_CONFIG)
+    wait_for(
+        lambda: state_of(backup) == "backup",
+        WAIT,
+        "r2 backup",
+        observed=lambda: f"r2 {state_of(backup)}, VIP on {holders(lab, VIP, NAMES)}",
+    )
 
     def timeouts() -> float:
         return count(master, "havip_track_script_runs_total", script="chk_hang", result="timeout")
@@ -437,7 +444,16 @@ def test_hanging_script_is_killed_at_its_timeout_and_adverts_go_on(
 
     # Five adverts span more than r2's Master_Down_Interval (about 3.6 s): had r1 stopped
     # advertising while its script hung, r2 would have taken over within this window.
-    wait_for(watch, WAIT, "three more chk_hang timeouts and five more adverts at r2", 0.1)
+    wait_for(
+        watch,
+        WAIT,
+        "three more chk_hang timeouts and five more adverts at r2",
+        0.1,
+        observed=lambda: (
+            f"{timeouts() - first_timeouts:g} timeouts, "
+            f"{adverts_received(backup) - heard:g} adverts, holders {holders_seen}"
+        ),
+    )
     assert holders_seen == {("r1",)}, "the VIP must stay on r1 while its script hangs"
     assert states_seen == {"backup"}
     assert became_master(backup) == 0
