@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
-from collections.abc import Iterator
 
 import pytest
 
-from havip.lab.netns import Lab, netns_unavailable_reason, run
+from havip.lab.netns import Lab, run
 
-UNAVAILABLE = netns_unavailable_reason()
+from .conftest import exchange
 
 RECEIVER = textwrap.dedent(
     """
@@ -63,32 +59,20 @@ SENDER = textwrap.dedent(
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
-    if UNAVAILABLE is not None:
-        pytest.skip(f"this machine cannot run namespace labs: {UNAVAILABLE}")
-    with Lab() as built:
-        built.add_host("r1", "192.0.2.1/24")
-        built.add_host("r2", "192.0.2.2/24")
-        # The lab's bridge would drop the bad header before r1 sees it: IGMP snooping checks
-        # the IPv4 header of multicast, and so does br_netfilter where it is loaded. A hub, or
-        # a switch that does neither, passes it on; so does this bridge with both off.
-        switch = ["ip", "netns", "exec", built.switch, "sh", "-c"]
-        run([*switch, "ip link set br0 type bridge mcast_snooping 0"])
-        run([*switch, "f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ ! -e $f ] || echo 0 >$f"])
-        yield built
+def open_bridge(lab: Lab) -> Lab:
+    """The lab's bridge would drop the bad header before r1 sees it: IGMP snooping checks
+    the IPv4 header of multicast, and so does br_netfilter where it is loaded. A hub, or a
+    switch that does neither, passes it on; so does this bridge with both off."""
+    switch = ["ip", "netns", "exec", lab.switch, "sh", "-c"]
+    run([*switch, "ip link set br0 type bridge mcast_snooping 0"])
+    run([*switch, "f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ ! -e $f ] || echo 0 >$f"])
+    return lab
 
 
 def test_the_ring_holds_the_peers_adverts_not_its_own_and_rejects_a_bad_header(
-    lab: Lab,
+    open_bridge: Lab,
 ) -> None:
-    receiver = lab.hosts["r1"].popen(
-        [sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True
-    )
-    assert receiver.stdout is not None
-    assert receiver.stdout.readline().strip() == "ready"
-    lab.hosts["r2"].exec(sys.executable, "-c", SENDER)
-    out, _ = receiver.communicate(timeout=15)
-    got = json.loads(out)
+    got = exchange(open_bridge, RECEIVER, SENDER)
     assert got["sources"] == ["192.0.2.2", "192.0.2.2"]  # not r1's own advert (priority 150)
     assert got["priorities"] == [200, 200]
     assert got["rejected"] == ["checksum"]

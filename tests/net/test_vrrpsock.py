@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
-from collections.abc import Iterator
 
-import pytest
+from havip.lab.netns import Lab
 
-from havip.lab.netns import Lab, netns_unavailable_reason
-
-UNAVAILABLE = netns_unavailable_reason()
+from .conftest import exchange
 
 RECEIVER = textwrap.dedent(
     """
@@ -51,25 +45,8 @@ SENDER = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    if UNAVAILABLE is not None:
-        pytest.skip(f"this machine cannot run namespace labs: {UNAVAILABLE}")
-    with Lab() as built:
-        built.add_host("r1", "192.0.2.1/24")
-        built.add_host("r2", "192.0.2.2/24")
-        yield built
-
-
 def test_a_datagram_carries_its_kernel_arrival_time(lab: Lab) -> None:
-    receiver = lab.hosts["r1"].popen(
-        [sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True
-    )
-    assert receiver.stdout is not None
-    assert receiver.stdout.readline().strip() == "ready"
-    lab.hosts["r2"].exec(sys.executable, "-c", SENDER)
-    out, _ = receiver.communicate(timeout=15)
-    got = json.loads(out)
+    got = exchange(lab, RECEIVER, SENDER)
     assert got["payload"] == "3133c80100640000"
     assert got["source"] == "192.0.2.2" and got["ttl"] == 255
     # Read 0.2 s after it arrived: the stamp is the arrival, not the read.
