@@ -156,6 +156,23 @@ class SystemEndpoint:
         self._sock.close()
 
 
+def open_endpoint(link: LinkInfo, family: Family, group: IPAddress) -> SystemEndpoint:
+    """A raw socket joined to `group` on `link`; for IPv4, a receive ring beside it.
+
+    Where the kernel refuses the ring (a sandbox without PACKET_RX_RING, say), the raw socket
+    receives as well, at a system call per advert: slower, never wrong.
+    """
+    sock = VrrpSocket(link.name, link.index, family, group)
+    if family != Family.IPV4:
+        return SystemEndpoint(sock)
+    try:
+        ring = VrrpRing(link.name, link.index)
+    except OSError as error:
+        log.warning("no receive ring on %s (%s): the raw socket receives", link.name, error)
+        return SystemEndpoint(sock)
+    return SystemEndpoint(sock, ring)
+
+
 class SystemNet:
     """The real `Net`: rtnetlink for links and VIPs, raw and packet sockets for the wire."""
 
@@ -174,15 +191,7 @@ class SystemNet:
         await self._monitor.changes()
 
     def open_vrrp(self, link: LinkInfo, family: Family, group: IPAddress) -> VrrpEndpoint:
-        sock = VrrpSocket(link.name, link.index, family, group)
-        if family != Family.IPV4:
-            return SystemEndpoint(sock)
-        try:
-            ring = VrrpRing(link.name, link.index)
-        except OSError:
-            sock.close()
-            raise
-        return SystemEndpoint(sock, ring)
+        return open_endpoint(link, family, group)
 
     def add_vips(self, index: int, specs: Sequence[VipSpec]) -> VipResult:
         return self._netlink.add(index, specs)

@@ -10,7 +10,9 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from havip.net import vrrpsock
+from havip.net import system, vrrpsock
+from havip.net.netlink import LinkInfo
+from havip.net.ring import VrrpRing
 from havip.net.vrrpsock import SO_TIMESTAMPNS, Datagram, VrrpSocket
 from havip.proto.model import VRRP_MCAST_GROUP4, Family
 
@@ -39,6 +41,9 @@ class FakeRawSocket:
         pass
 
     def setblocking(self, _flag: bool) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def recvmsg(self, _size: int, _ancillary: int) -> tuple[bytes, list[object], int, object]:
@@ -80,3 +85,24 @@ def test_an_error_after_some_packets_is_raised_only_once_they_are_handled(
         sock.receive_batch(8, 0.0)
     assert raised.value is failure
     assert len(sock.receive_batch(8, 0.0)) == 1
+
+
+async def test_where_the_kernel_refuses_the_ring_the_raw_socket_receives(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sandbox that refuses PACKET_RX_RING costs a system call per advert, not the adverts."""
+
+    def refused(*_args: object) -> VrrpRing:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    FakeRawSocket.queued = deque([ipv4_packet(1)])
+    monkeypatch.setattr(vrrpsock.socket, "socket", FakeRawSocket)
+    monkeypatch.setattr(system, "VrrpRing", refused)
+    link = LinkInfo(2, "eth0", True, bytes(6), None, None)
+    endpoint = system.open_endpoint(link, Family.IPV4, VRRP_MCAST_GROUP4)
+    try:
+        [(datagram, _)] = endpoint.receive_batch(8)
+        assert isinstance(datagram, Datagram) and datagram.source == SOURCE
+        assert "no receive ring on eth0" in caplog.text
+    finally:
+        endpoint.close()
