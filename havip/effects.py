@@ -113,12 +113,14 @@ class CloseEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class CreateVmac:
-    """use_vmac: create the instance's VMAC interface `name` with `mac` on `base`."""
+    """use_vmac: create the instance's VMAC interface `name` with `mac` on `base`, set up
+    for the instance's address family."""
 
     runtime: InstanceRuntime
     base: LinkInfo
     name: str
     mac: bytes
+    family: Family
 
 
 @dataclass(frozen=True, slots=True)

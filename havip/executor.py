@@ -57,7 +57,7 @@ class Executor:
         interface (it cannot send or hold its VIPs without it)."""
         name = effect.runtime.name
         try:
-            self.net.create_vmac(effect.base, effect.name, effect.mac)
+            self.net.create_vmac(effect.base, effect.name, effect.mac, effect.family)
         except OSError as error:
             log.error("(%s): Unable to create VMAC interface %s: %s", name, effect.name, error)
             return

@@ -746,7 +746,7 @@ class Supervisor:
         # even if it exists: one a killed run left is adopted, set up and removed at exit
         self._vmacs_requested.add(config.vmac)
         mac = virtual_mac(config.vrid, config.family)
-        self.effects.append(CreateVmac(driven.runtime, base, config.vmac, mac))
+        self.effects.append(CreateVmac(driven.runtime, base, config.vmac, mac, config.family))
 
     def _set_source(self, driven: Driven, source: IPAddress | None, now: float) -> None:
         name = driven.config.interface

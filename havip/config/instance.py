@@ -404,7 +404,7 @@ class _InstanceReader:
             self.diagnostics.error(
                 s.location,
                 "use_vmac: a MAC address argument is not supported; havip uses the RFC's"
-                " virtual MAC 00:00:5e:00:01:VRID",
+                " virtual MAC 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6)",
             )
         elif name is not None and (problem := interface_name_problem(name)):
             self.diagnostics.error(s.location, f"use_vmac: {problem}")
@@ -487,7 +487,7 @@ class _Settler:
         authentication = self.authentication(version, strict)
         initial_state = self.initial_state(priority, strict)
         nopreempt, preempt_delay = self.preemption(initial_state, priority, strict)
-        vmac, vmac_xmit_base = self.vmac(family)
+        vmac, vmac_xmit_base = self.vmac()
         if not self.valid or draft.interface is None or draft.vrid is None:
             return None
         instance = VrrpInstance(
@@ -539,8 +539,9 @@ class _Settler:
             draft.process_references,
         )
 
-    def vmac(self, family: Family) -> tuple[str | None, bool]:
-        """The VMAC interface's name (keepalived's default `vrrp.VRID`) and vmac_xmit_base."""
+    def vmac(self) -> tuple[str | None, bool]:
+        """The VMAC interface's name (keepalived's default `vrrp.VRID`) and vmac_xmit_base,
+        for either family: the MAC (00:00:5e:00:01:VRID or 00:00:5e:00:02:VRID) follows it."""
         draft = self.draft
         xmit_base = draft.vmac_xmit_base
         if draft.use_vmac is None:
@@ -548,8 +549,6 @@ class _Settler:
                 self.warning(xmit_base.location, "vmac_xmit_base does nothing without use_vmac")
             return None, False
         location = draft.use_vmac.location
-        if family == 6:
-            self.error(location, "use_vmac: only IPv4 instances can use a VMAC in havip so far")
         if draft.unicast_peers and xmit_base is None:
             self.error(location, "use_vmac with unicast_peer needs vmac_xmit_base (keepalived)")
         vrid = draft.vrid.value if draft.vrid is not None else 0

@@ -88,8 +88,9 @@ class Net(Protocol):
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
 
-    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
-        """A VMAC interface `name` with `mac` on `base`, up (removed on close). OSError."""
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes, family: Family) -> None:
+        """A VMAC interface `name` with `mac` on `base` for `family`, up (removed on close).
+        OSError."""
 
     def send_via(
         self, link: LinkInfo, family: Family, payload: bytes, source: IPAddress, to: IPAddress
@@ -214,8 +215,8 @@ class SystemNet:
             announcer = self._announcers[device] = Announcer(device)
         return announcer.announce(mac, tuple(addresses))
 
-    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
-        self._vmacs.create(base.index, base.name, name, mac)
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes, family: Family) -> None:
+        self._vmacs.create(base.index, base.name, name, mac, family)
 
     def send_via(
         self, link: LinkInfo, family: Family, payload: bytes, source: IPAddress, to: IPAddress

@@ -18,6 +18,16 @@ switches that the master's MAC is on the backup's port (keepalived#1957). So:
 - on the base interface, arp_ignore=1 stops it answering ARP for the VIPs with its own MAC,
   and arp_announce=2 stops it asking with a VIP as sender (replies from a VIP leave through
   it); both are put back as they were when havip stops.
+For an IPv6 instance (virtual MAC 00:00:5e:00:02:VRID) the VMAC has IPv6 on but no address
+of its own: the address generation mode is `none`, so the kernel gives it no link-local
+address, runs no duplicate address detection and sends no router solicitation or MLD report
+from it; a backup's VMAC stays silent. The master's VIPs go on it (without DAD, as every VIP),
+so the kernel answers neighbour solicitations for them with the virtual MAC and no other
+interface does (Linux answers an NS only for an address on the interface it came in on). The
+adverts keep the base interface's link-local source, as keepalived's do (it copies that
+address onto its VMAC; havip's send-only socket may use it without: havip.net.vrrpsock), so a
+peer sees the same source from the VMAC and from the base. The base interface's ARP settings
+are left alone: no IPv4 address moves off it.
 The interfaces havip created (or adopted from a previous run) are deleted when it stops.
 """
 
@@ -29,10 +39,17 @@ from pathlib import Path
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from havip.proto.model import Family
+
 log = logging.getLogger("havip")
 
 PROC_NET = Path("/proc/sys/net")
-VMAC_SETTINGS = {"ipv4": {"arp_ignore": "1", "accept_local": "1", "rp_filter": "0"}}
+VMAC_SETTINGS: dict[Family, dict[str, str]] = {
+    Family.IPV4: {"arp_ignore": "1", "accept_local": "1", "rp_filter": "0"},
+    Family.IPV6: {"arp_ignore": "1"},
+}
+ADDR_GEN_MODE_NONE = "1"
+"""net.ipv6.conf.IF.addr_gen_mode: no link-local address is generated for the interface."""
 BASE_SETTINGS = {"arp_ignore": "1", "arp_announce": "2"}
 
 
@@ -59,8 +76,11 @@ class Vmacs:
             self._ipr = IPRoute()
         return self._ipr
 
-    def create(self, base_index: int, base_name: str, name: str, mac: bytes) -> None:
-        """Make `name` a VMAC on the base interface and bring it up; OSError if it cannot.
+    def create(
+        self, base_index: int, base_name: str, name: str, mac: bytes, family: Family
+    ) -> None:
+        """Make `name` a VMAC for `family` on the base interface and bring it up; OSError if
+        it cannot.
 
         An existing macvlan of that name on the same base with the same MAC (left by a
         previous run) is adopted; any other interface of that name is an error."""
@@ -81,11 +101,16 @@ class Vmacs:
                 )
                 index = ipr.link_lookup(ifname=name)[0]
             self._created[name] = index
-            self._write(self._proc_net / "ipv6" / "conf" / name / "disable_ipv6", "1")
-            for setting, value in VMAC_SETTINGS["ipv4"].items():
+            ipv6 = self._proc_net / "ipv6" / "conf" / name
+            self._write(ipv6 / "disable_ipv6", "1")  # also drops an adopted VMAC's addresses
+            if family == Family.IPV6:
+                self._write(ipv6 / "addr_gen_mode", ADDR_GEN_MODE_NONE)
+                self._write(ipv6 / "disable_ipv6", "0")
+            for setting, value in VMAC_SETTINGS[family].items():
                 self._write(self._proc_net / "ipv4" / "conf" / name / setting, value)
-            for setting, value in BASE_SETTINGS.items():
-                self._set_base(self._proc_net / "ipv4" / "conf" / base_name / setting, value)
+            if family == Family.IPV4:
+                for setting, value in BASE_SETTINGS.items():
+                    self._set_base(self._proc_net / "ipv4" / "conf" / base_name / setting, value)
             ipr.link("set", index=index, state="up")
         except NetlinkError as error:
             raise OSError(error.code, f"VMAC {name} on {base_name}: {error}") from error

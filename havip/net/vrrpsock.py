@@ -30,6 +30,7 @@ RECEIVE_BUFFER = 4096
 IP_PKTINFO = 8  # <linux/in.h>; the socket module does not export it on every build
 NETWORK_CONTROL = 0xC0  # DSCP CS6 in the TOS / traffic class byte (RFC 4594)
 SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>, also SCM_TIMESTAMPNS; not in the socket module
+IPV6_FREEBIND = 78  # <linux/in6.h> (Linux 4.15); not in the socket module
 _TIMESPEC = struct.Struct("=qq")
 _TIMESPEC_SIZE = _TIMESPEC.size
 _unpack_timespec = _TIMESPEC.unpack_from
@@ -55,7 +56,9 @@ class VrrpSocket:
         self, interface: str, ifindex: int, family: Family, group: IPAddress, listen: bool = True
     ) -> None:
         """`listen=False`: a socket only to send from (a VMAC's), which joins no multicast
-        group, so the kernel sends no IGMP/MLD report from that interface."""
+        group, so the kernel sends no IGMP/MLD report from that interface. An IPv6 one may
+        send from an address of another interface: an IPv6 VMAC has no address of its own and
+        its adverts carry the base interface's link-local source (havip.net.vmac)."""
         self.listen = listen
         self.interface = interface
         self.ifindex = ifindex
@@ -99,6 +102,8 @@ class VrrpSocket:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, NETWORK_CONTROL)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+            if not self.listen:
+                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
         sock.setblocking(False)
 
     def discard_received(self) -> None:

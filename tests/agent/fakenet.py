@@ -244,7 +244,7 @@ class FakeNet:
     ) -> None:
         self.sent_via.append((link.name, payload))
 
-    def create_vmac(self, base: LinkInfo, name: str, mac: bytes) -> None:
+    def create_vmac(self, base: LinkInfo, name: str, mac: bytes, family: Family) -> None:
         index = len(self.links) + 2
         self.links[name] = LinkInfo(index, name, base.up, mac, None, None)
         self.calls.append("vmac")

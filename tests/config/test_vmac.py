@@ -59,7 +59,7 @@ def test_unicast_needs_vmac_xmit_base(errors_of: Errors) -> None:
 def test_a_mac_address_argument_is_refused(errors_of: Errors) -> None:
     message = (
         "use_vmac: a MAC address argument is not supported; havip uses the RFC's virtual MAC"
-        " 00:00:5e:00:01:VRID"
+        " 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6)"
     )
     assert errors_of(_instance("    use_vmac vmac51 00:00:5e:00:01:33\n")) == [(4, message)]
     assert errors_of(_instance("    use_vmac 00:00:5e:00:01\n")) == [(4, message)]
@@ -71,7 +71,9 @@ def test_a_bad_vmac_name_is_refused(errors_of: Errors) -> None:
     ]
 
 
-def test_ipv6_instances_cannot_use_a_vmac_yet(errors_of: Errors) -> None:
-    text = _instance("    use_vmac\n    vmac_xmit_base\n", vips="2001:db8::10/64")
+def test_an_ipv6_instance_puts_its_vips_on_the_vmac(load_text: Load) -> None:
+    text = _instance("    use_vmac\n", vips="2001:db8::10/64")
     text = text.replace("        192.0.2.11/24 dev eth1\n", "")
-    assert errors_of(text) == [(4, "use_vmac: only IPv4 instances can use a VMAC in havip so far")]
+    instance = load_text(text).instances[0]
+    assert (instance.family, instance.vmac, instance.vmac_xmit_base) == (6, "vrrp.51", False)
+    assert [spec.device for spec in vip_specs(instance)] == ["vrrp.51"]

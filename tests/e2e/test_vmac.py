@@ -1,10 +1,12 @@
 """use_vmac: the VIPs live on a macvlan with the virtual MAC, so clients never relearn a MAC.
 
-Two havip routers with `use_vmac`: the client's neighbour entry for the VIP names the virtual
-MAC 00:00:5e:00:01:33 before, during and after a failover; a backup sends nothing from the
-virtual MAC (a capture on the switch port of the backup, frames coming from it), so no switch
-ever learns the virtual MAC on its port; the master's adverts come from the virtual MAC, or
-from its own with `vmac_xmit_base`.
+Two havip routers with `use_vmac`, over IPv4 and over IPv6: the client's neighbour entry for
+the VIP names the virtual MAC (00:00:5e:00:01:33, or 00:00:5e:00:02:33 for IPv6) before,
+during and after a failover; a backup sends nothing from the virtual MAC (a capture on the
+switch port of the backup, frames coming from it), so no switch ever learns the virtual MAC on
+its port; the master's adverts come from the virtual MAC, or from its own with
+`vmac_xmit_base`, and the backup counts them as valid. An IPv6 master's adverts keep its base
+interface's link-local source address, as keepalived's do.
 """
 
 from __future__ import annotations
@@ -12,53 +14,109 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from havip.lab.configs import RouterSpec, keepalived_conf
-from havip.lab.netns import Lab
-from havip.lab.processes import wait_for
+from havip.lab.netns import Host, Lab
+from havip.lab.processes import Router, wait_for
 
 from .conftest import Routers, client_reaches
+from .metrics import metric_value
 
-VIRTUAL_MAC = "00:00:5e:00:01:33"  # VRID 51
-VIP = "192.0.2.100"
 VMAC = "vrrp.51"  # keepalived's default name
 
 
-def holders(lab: Lab) -> list[str]:
+@dataclass(frozen=True)
+class Family:
+    """One address family's addresses, virtual MAC and announcement (VRID 51)."""
+
+    version: int
+    virtual_mac: str
+    vip: str
+    r1: str
+    r2: str
+    client: str
+    announcement: str
+    """What tcpdump calls the new master's announcement, and keepalived's log line for it."""
+    log_line: str
+
+
+IPV4 = Family(
+    4,
+    "00:00:5e:00:01:33",
+    "192.0.2.100",
+    "192.0.2.1/24",
+    "192.0.2.2/24",
+    "192.0.2.50/24",
+    "ARP",
+    f"Sending gratuitous ARP on {VMAC} for 192.0.2.100",
+)
+IPV6 = Family(
+    6,
+    "00:00:5e:00:02:33",
+    "2001:db8::100",
+    "2001:db8::1/64",
+    "2001:db8::2/64",
+    "2001:db8::50/64",
+    "neighbor advertisement",
+    f"Sending unsolicited Neighbour Advertisement on {VMAC} for 2001:db8::100",
+)
+VIP = IPV4.vip
+VIRTUAL_MAC = IPV4.virtual_mac
+
+
+def holders(lab: Lab, vip: str = VIP) -> list[str]:
     """The routers whose VMAC holds the VIP (a VMAC not created yet holds nothing)."""
     found = []
     for name in ("r1", "r2"):
         shown = lab.hosts[name].exec("ip", "-o", "addr", "show", "dev", VMAC, check=False)
-        if f" {VIP}/" in shown.stdout:
+        if f" {vip}/" in shown.stdout:
             found.append(name)
     return found
 
 
-def client_mac(lab: Lab) -> str | None:
-    out = lab.hosts["client"].exec("ip", "-j", "neigh", "show", VIP).stdout
+def client_mac(lab: Lab, vip: str = VIP) -> str | None:
+    out = lab.hosts["client"].exec("ip", "-j", "neigh", "show", vip).stdout
     entries = json.loads(out or "[]")
     return entries[0].get("lladdr") if entries else None
 
 
-def wait_master(lab: Lab, name: str) -> None:
-    """`name` alone holds the VIP, and the client reaches it at the virtual MAC."""
-    wait_for(lambda: holders(lab) == [name], 15, f"{VIP} on {name}'s {VMAC} only")
-    assert client_reaches(lab, "client", VIP)
-    assert client_mac(lab) == VIRTUAL_MAC
+def wait_master(lab: Lab, name: str, family: Family = IPV4) -> None:
+    """`name` alone holds the VIP, and the client reaches it at the virtual MAC.
+
+    Reaching may take a moment over IPv6 when `name`'s link has just come back: the kernel
+    re-runs duplicate address detection on eth0 (about a second), and until then has no
+    source address there to ask for the client's MAC with, for the echo reply."""
+    vip = family.vip
+    wait_for(lambda: holders(lab, vip) == [name], 15, f"{vip} on {name}'s {VMAC} only")
+    wait_for(lambda: client_reaches(lab, "client", vip), 5, f"the client to reach {vip}")
+    assert client_mac(lab, vip) == family.virtual_mac
+
+
+def link_local(host: Host) -> str:
+    """The host's eth0 link-local address."""
+    out = host.exec("ip", "-6", "-j", "addr", "show", "dev", "eth0", "scope", "link").stdout
+    return next(a["local"] for a in json.loads(out)[0]["addr_info"] if "local" in a)
+
+
+def adverts_heard(router: Router) -> float:
+    labels = {"vrrp_instance": "VI_1"}
+    return metric_value(router.metrics(), "havip_vrrp_adverts_received_total", labels)
 
 
 class VmacFrames:
     """Frames with the virtual MAC as source entering the switch from one port (tcpdump)."""
 
-    def __init__(self, lab: Lab, port: str, path: Path) -> None:
+    def __init__(self, lab: Lab, port: str, path: Path, mac: str = VIRTUAL_MAC) -> None:
         self.path = path
+        self.mac = mac
         command = ["tcpdump", "-i", port, "-Q", "in", "-n", "-l", "-e", "ether", "src"]
         with path.open("wb") as out:
             self.capture = subprocess.Popen(
-                ["ip", "netns", "exec", lab.switch, *command, VIRTUAL_MAC],
+                ["ip", "netns", "exec", lab.switch, *command, mac],
                 stdout=out,
                 stderr=subprocess.DEVNULL,
             )
@@ -68,38 +126,62 @@ class VmacFrames:
         time.sleep(0.2)  # the last frames are written
         self.capture.terminate()
         self.capture.wait()
-        return [line for line in self.path.read_text().splitlines() if VIRTUAL_MAC in line]
+        return [line for line in self.path.read_text().splitlines() if self.mac in line]
 
 
+@pytest.mark.parametrize("family", [IPV4, IPV6], ids=["ipv4", "ipv6"])
 @pytest.mark.parametrize("xmit_base", [False, True], ids=["adverts-from-vmac", "vmac_xmit_base"])
 def test_client_keeps_the_virtual_mac_across_failover(
-    lab: Lab, routers: Routers, tmp_path: Path, xmit_base: bool
+    lab: Lab, routers: Routers, tmp_path: Path, xmit_base: bool, family: Family
 ) -> None:
-    for name, address in (
-        ("r1", "192.0.2.1/24"),
-        ("r2", "192.0.2.2/24"),
-        ("client", "192.0.2.50/24"),
-    ):
+    for name, address in (("r1", family.r1), ("r2", family.r2), ("client", family.client)):
         lab.add_host(name, address)
+    if family.version == 6:
+        lab.wait_link_local()
     extra = ("use_vmac", "vmac_xmit_base") if xmit_base else ("use_vmac",)
-    timing = {"version": 3, "advert_int": 0.2, "extra": extra}
+    timing = {"version": 3, "advert_int": 0.2, "extra": extra, "vips": (family.vip,)}
     r1 = routers.havip(lab.hosts["r1"], keepalived_conf(RouterSpec(priority=150, **timing)))  # type: ignore[arg-type]
-    routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100, **timing)))  # type: ignore[arg-type]
+    r2 = routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100, **timing)))  # type: ignore[arg-type]
 
-    wait_master(lab, "r1")
-    backup = VmacFrames(lab, lab.hosts["r2"].port, tmp_path / "backup.txt")
-    master = VmacFrames(lab, lab.hosts["r1"].port, tmp_path / "master.txt")
+    wait_master(lab, "r1", family)
+    mac = family.virtual_mac
+    backup = VmacFrames(lab, lab.hosts["r2"].port, tmp_path / "backup.txt", mac)
+    master = VmacFrames(lab, lab.hosts["r1"].port, tmp_path / "master.txt", mac)
+    heard = adverts_heard(r2)
     time.sleep(2.0)  # ten adverts from r1
     assert backup.stop() == []
     adverts = [line for line in master.stop() if "VRRPv3" in line]
     assert (len(adverts) == 0) if xmit_base else (len(adverts) >= 5)
-    takeover = VmacFrames(lab, lab.hosts["r2"].port, tmp_path / "takeover.txt")
+    if family.version == 6:  # the base interface's link-local source, from either interface
+        assert all(f" {link_local(lab.hosts['r1'])} > ff02::12:" in line for line in adverts)
+    assert adverts_heard(r2) >= heard + 5  # valid for the backup, from either interface
+    takeover = VmacFrames(lab, lab.hosts["r2"].port, tmp_path / "takeover.txt", mac)
     lab.cut("r1")
-    wait_master(lab, "r2")
-    assert any("ARP" in line for line in takeover.stop())  # r2's gratuitous ARP
+    wait_master(lab, "r2", family)
+    assert any(family.announcement in line for line in takeover.stop())  # r2's announcement
     lab.restore("r1")
-    wait_master(lab, "r1")
-    assert f"Sending gratuitous ARP on {VMAC} for {VIP}" in r1.log_text()  # keepalived's line
+    wait_master(lab, "r1", family)
+    assert family.log_line in r1.log_text()  # keepalived's line
+
+
+def test_an_ipv6_vmac_has_no_address_of_its_own(lab: Lab, routers: Routers) -> None:
+    """No link-local address (so no duplicate address detection, router solicitation or MLD
+    report for one) on an IPv6 VMAC: a backup's holds nothing, a master's only the VIP."""
+    for name, address in (("r1", IPV6.r1), ("r2", IPV6.r2)):
+        lab.add_host(name, address)
+    lab.wait_link_local()
+    timing = {"version": 3, "advert_int": 0.2, "extra": ("use_vmac",), "vips": (IPV6.vip,)}
+    routers.havip(lab.hosts["r1"], keepalived_conf(RouterSpec(priority=150, **timing)))  # type: ignore[arg-type]
+    routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100, **timing)))  # type: ignore[arg-type]
+    wait_for(lambda: holders(lab, IPV6.vip) == ["r1"], 15, f"{IPV6.vip} on r1's {VMAC} only")
+    for name, expected in (("r1", [f"{IPV6.vip}/128"]), ("r2", [])):
+        host = lab.hosts[name]
+        out = host.exec("ip", "-6", "-j", "addr", "show", "dev", VMAC).stdout
+        info = [a for link in json.loads(out or "[]") for a in link["addr_info"] if "local" in a]
+        shown = [f"{a['local']}/{a['prefixlen']}" for a in info]
+        assert shown == expected, f"{name}'s {VMAC}"
+        mode = host.exec("cat", f"/proc/sys/net/ipv6/conf/{VMAC}/addr_gen_mode").stdout
+        assert mode.strip() == "1"  # none
 
 
 def test_a_left_over_vmac_is_adopted_and_everything_is_undone_at_exit(

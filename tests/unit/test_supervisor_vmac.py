@@ -1,9 +1,10 @@
 """use_vmac in the pure supervisor: the VMAC is asked for once its base exists, VIPs and
-announcements go to it, and adverts go out of it (or stay on the base with vmac_xmit_base)."""
+announcements go to it, and adverts go out of it (or stay on the base with vmac_xmit_base);
+an IPv6 instance's VMAC has the IPv6 virtual MAC and its adverts the base's link-local source."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 from havip import effects as fx
@@ -15,11 +16,13 @@ from havip.supervisor import Supervisor
 ETH0 = LinkInfo(2, "eth0", True, bytes(6), IPv4Address("192.0.2.1"), None)
 VIRTUAL_MAC = bytes([0, 0, 0x5E, 0, 1, 51])
 VMAC = LinkInfo(3, "vrrp.51", True, VIRTUAL_MAC, None, None)
+VIRTUAL_MAC_6 = bytes([0, 0, 0x5E, 0, 2, 51])
 
 
-def supervisor(tmp_path: Path, *extra: str) -> Supervisor:
+def supervisor(tmp_path: Path, *extra: str, vip: str = "192.0.2.100/24") -> Supervisor:
     path = tmp_path / "keepalived.conf"
-    path.write_text(keepalived_conf(RouterSpec(priority=150, extra=("use_vmac", *extra))))
+    spec = RouterSpec(priority=150, version=3, vips=(vip,), extra=("use_vmac", *extra))
+    path.write_text(keepalived_conf(spec))
     built = Supervisor(load_config(path))
     built.create_all()
     built.links = {"eth0": ETH0}
@@ -39,7 +42,9 @@ def test_the_vmac_is_asked_for_once_the_base_exists(tmp_path: Path) -> None:
     built.bring_up(now=0.0)
     effects = built.take()
     created = [e for e in effects if isinstance(e, fx.CreateVmac)]
-    assert [(e.base, e.name, e.mac) for e in created] == [(ETH0, "vrrp.51", VIRTUAL_MAC)]
+    assert [(e.base, e.name, e.mac, e.family) for e in created] == [
+        (ETH0, "vrrp.51", VIRTUAL_MAC, 4)
+    ]
     # adverts are heard on the base interface
     assert [e.key for e in effects if isinstance(e, fx.OpenEndpoint)] == [("eth0", 4)]
     built.links_changed({"eth0": ETH0, "vrrp.51": None}, now=0.1)
@@ -69,3 +74,25 @@ def test_vmac_xmit_base_keeps_the_adverts_on_the_base(tmp_path: Path) -> None:
     built.take()
     sent = [e for e in take_over(built) if isinstance(e, fx.Transmit)]
     assert [e.via for e in sent] == [None]
+
+
+def test_an_ipv6_vmac_carries_the_ipv6_virtual_mac_and_the_base_link_local_source(
+    tmp_path: Path,
+) -> None:
+    link_local = IPv6Address("fe80::1")
+    eth0 = LinkInfo(2, "eth0", True, bytes(6), None, link_local)
+    vmac = LinkInfo(3, "vrrp.51", True, VIRTUAL_MAC_6, None, None)  # no address of its own
+    built = supervisor(tmp_path, vip="2001:db8::100/64")
+    built.links = {"eth0": eth0}
+    built.bring_up(now=0.0)
+    created = [e for e in built.take() if isinstance(e, fx.CreateVmac)]
+    assert [(e.name, e.mac, e.family) for e in created] == [("vrrp.51", VIRTUAL_MAC_6, 6)]
+    built.links_changed({"eth0": eth0, "vrrp.51": vmac}, now=0.1)
+    built.take()
+    effects = take_over(built)
+    vips = [e for e in effects if isinstance(e, fx.ChangeVips)]
+    assert [spec.device for e in vips for spec in e.specs] == ["vrrp.51"]
+    announced = [e for e in effects if isinstance(e, fx.Announce)]
+    assert [(e.device, e.mac, e.kind) for e in announced] == [("vrrp.51", VIRTUAL_MAC_6, "na")]
+    sent = [e for e in effects if isinstance(e, fx.Transmit)]
+    assert [(e.endpoint, e.via, e.source) for e in sent] == [(("eth0", 6), vmac, link_local)]
