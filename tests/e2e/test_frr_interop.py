@@ -173,21 +173,30 @@ def test_frr_group_elects_fails_over_and_preempts(
     group.wait_backup_hears("r2")
 
 
+@pytest.mark.parametrize("family", [4, 6], ids=["ipv4", "ipv6"])
+@pytest.mark.parametrize("master_kind", ["havip", "frr"])
 def test_havip_with_use_vmac_shares_frrs_virtual_mac(
-    lab: Lab, routers: Routers, frr_daemons: None
+    lab: Lab, routers: Routers, frr_daemons: None, family: int, master_kind: str
 ) -> None:
-    """FRR master, havip backup with `use_vmac`: both answer for the VIP with the virtual MAC,
-    so the client's neighbour entry stays right throughout, and when FRR comes back without
-    a gratuitous ARP (see the module docstring) the client reaches it at once."""
-    case = Case(3, 0.1, 4)
+    """havip with `use_vmac` and FRR: both answer for the VIP with the virtual MAC
+    (00:00:5e:00:01:33, or 00:00:5e:00:02:33 over IPv6), so the client's neighbour entry stays
+    right throughout (FRR coming back as master sends no gratuitous ARP or neighbour
+    advertisement, see the module docstring, and the client still reaches it at once), and
+    the backup counts the master's adverts, sent from its macvlan, as valid."""
+    case = Case(3, 0.1, family)
     for name, address in zip(("r1", "r2", "client"), case.addresses, strict=True):
         lab.add_host(name, address)
-    frr_spec = FrrSpec(priority=150, version=3, advert_int=0.1)
-    add_vrrp_macvlans(lab.hosts["r1"], frr_spec)
-    havip_spec = RouterSpec(priority=100, version=3, advert_int=0.1, extra=("use_vmac",))
-    havip = routers.havip(lab.hosts["r2"], keepalived_conf(havip_spec))
+    if family == 6:
+        lab.wait_link_local()
+    frr_name, havip_name = ("r1", "r2") if master_kind == "frr" else ("r2", "r1")
+    priorities = {"r1": 150, "r2": 100}
+    timing = {"version": 3, "advert_int": 0.1, "vips": (case.vip,)}
+    frr_spec = FrrSpec(priority=priorities[frr_name], **timing)  # type: ignore[arg-type]
+    add_vrrp_macvlans(lab.hosts[frr_name], frr_spec)
+    havip_spec = RouterSpec(priority=priorities[havip_name], extra=("use_vmac",), **timing)  # type: ignore[arg-type]
+    havip = routers.havip(lab.hosts[havip_name], keepalived_conf(havip_spec))
     wait_for(lambda: serving_metrics(havip), 15, "havip to serve /metrics", interval=0.1)
-    group = Group(lab, case, havip, routers.frr(lab.hosts["r1"], frr_spec), "vrrp.51")
+    group = Group(lab, case, havip, routers.frr(lab.hosts[frr_name], frr_spec), "vrrp.51")
 
     group.wait_master("r1", ["r1", "r2"])
     group.wait_backup_hears("r2")
