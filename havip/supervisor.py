@@ -745,7 +745,7 @@ class Supervisor:
             return
         # even if it exists: one a killed run left is adopted, set up and removed at exit
         self._vmacs_requested.add(config.vmac)
-        mac = virtual_mac(config.vrid, config.family)
+        mac = config.vmac_mac or virtual_mac(config.vrid, config.family)
         self.effects.append(CreateVmac(driven.runtime, base, config.vmac, mac, config.family))
 
     def _set_source(self, driven: Driven, source: IPAddress | None, now: float) -> None:

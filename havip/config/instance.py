@@ -56,6 +56,7 @@ from havip.config.values import (
     read_optional_bool,
     read_seconds,
 )
+from havip.config.vmac_address import VmacAddress, looks_like_mac, read_vmac_address
 from havip.proto.model import Family
 
 AUTH_PASS_MAX = 8
@@ -125,6 +126,7 @@ class _Draft:
     skip_check_adv_addr: bool | None = None
     notify_priority_changes: bool | None = None
     use_vmac: _Located[str | None] | None = None
+    vmac_address: VmacAddress | None = None
     vmac_xmit_base: _Located[bool] | None = None
 
 
@@ -398,18 +400,32 @@ class _InstanceReader:
         self.draft.notify_priority_changes = read_optional_bool(s, self.diagnostics)
 
     def _use_vmac(self, s: Statement) -> None:
-        """`use_vmac [NAME]`; keepalived's optional MAC argument is refused by name."""
-        name = s.args[0] if s.args else None
-        if len(s.args) > 1 or (name is not None and ":" in name):
-            self.diagnostics.error(
-                s.location,
-                "use_vmac: a MAC address argument is not supported; havip uses the RFC's"
-                " virtual MAC 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6)",
-            )
-        elif name is not None and (problem := interface_name_problem(name)):
+        """`use_vmac [NAME] [MAC]`, the two in either order (keepalived 2.2)."""
+        name: str | None = None
+        address: VmacAddress | None = None
+        problems: list[str] = []
+        if len(s.args) > 2:
+            problems.append("expected at most an interface name and a MAC address")
+        for word in s.args[:2]:
+            if looks_like_mac(word):
+                found = read_vmac_address(word)
+                if isinstance(found, str):
+                    problems.append(found)
+                elif address is not None:
+                    problems.append("a MAC address given twice")
+                else:
+                    address = found
+            elif name is not None:
+                problems.append("an interface name given twice")
+            elif problem := interface_name_problem(word):
+                problems.append(problem)
+            else:
+                name = word
+        for problem in problems:
             self.diagnostics.error(s.location, f"use_vmac: {problem}")
-        else:
+        if not problems:
             self.draft.use_vmac = _Located(name, s.location)
+            self.draft.vmac_address = address
 
     def _vmac_xmit_base(self, s: Statement) -> None:
         if no_args(s, self.diagnostics):
@@ -488,6 +504,7 @@ class _Settler:
         initial_state = self.initial_state(priority, strict)
         nopreempt, preempt_delay = self.preemption(initial_state, priority, strict)
         vmac, vmac_xmit_base = self.vmac()
+        vmac_address = self.draft.vmac_address
         if not self.valid or draft.interface is None or draft.vrid is None:
             return None
         instance = VrrpInstance(
@@ -530,6 +547,7 @@ class _Settler:
             track_processes=draft.track_processes,
             vmac=vmac,
             vmac_xmit_base=vmac_xmit_base,
+            vmac_mac=None if vmac_address is None else vmac_address.for_vrid(draft.vrid.value),
         )
         return InstanceReading(
             instance,

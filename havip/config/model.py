@@ -180,6 +180,9 @@ class VrrpInstance:
     """use_vmac: the macvlan carrying the virtual MAC that holds the VIPs; None: no VMAC."""
     vmac_xmit_base: bool = False
     """Adverts go out (and come in) on `interface` rather than on the VMAC."""
+    vmac_mac: bytes | None = None
+    """use_vmac's MAC argument: the VMAC's MAC instead of the RFC's virtual MAC; None: the
+    RFC's (00:00:5e:00:01:VRID, 00:00:5e:00:02:VRID for IPv6)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ of its own: the address generation mode is `none`, so the kernel gives it no lin
 address, runs no duplicate address detection and sends no router solicitation or MLD report
 from it; a backup's VMAC stays silent. The master's VIPs go on it (without DAD, as every VIP),
 so the kernel answers neighbour solicitations for them with the virtual MAC and no other
-interface does (Linux answers an NS only for an address on the interface it came in on). The
+interface does (Linux answers an NS only for an address on the interface it came in on); the
+MLD reports those VIPs would send from the virtual MAC are dropped (havip.net.mldfilter). The
 adverts keep the base interface's link-local source, as keepalived's do (it copies that
 address onto its VMAC; havip's send-only socket may use it without: havip.net.vrrpsock), so a
 peer sees the same source from the VMAC and from the base. The base interface's ARP settings
@@ -39,6 +40,7 @@ from pathlib import Path
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from havip.net.mldfilter import MldFilter
 from havip.proto.model import Family
 
 log = logging.getLogger("havip")
@@ -70,6 +72,7 @@ class Vmacs:
         self._proc_net = proc_net
         self._created: dict[str, int] = {}
         self._base_settings: dict[Path, str] = {}
+        self._mld = MldFilter()
 
     def _route(self) -> IPRoute:
         if self._ipr is None:
@@ -104,6 +107,7 @@ class Vmacs:
             ipv6 = self._proc_net / "ipv6" / "conf" / name
             self._write(ipv6 / "disable_ipv6", "1")  # also drops an adopted VMAC's addresses
             if family == Family.IPV6:
+                self._silence_mld(name)
                 self._write(ipv6 / "addr_gen_mode", ADDR_GEN_MODE_NONE)
                 self._write(ipv6 / "disable_ipv6", "0")
             for setting, value in VMAC_SETTINGS[family].items():
@@ -114,6 +118,13 @@ class Vmacs:
             ipr.link("set", index=index, state="up")
         except NetlinkError as error:
             raise OSError(error.code, f"VMAC {name} on {base_name}: {error}") from error
+
+    def _silence_mld(self, name: str) -> None:
+        """No MLD out of an IPv6 VMAC (havip.net.mldfilter), before it can send any."""
+        try:
+            self._mld.add(name)
+        except ImportError as error:  # the binding or libnftables1 is missing
+            raise OSError(f"VMAC {name}: libnftables is not available: {error}") from error
 
     def _check_adoptable(self, index: int, base_index: int, name: str, mac: bytes) -> None:
         link = self._route().get_links(index)[0]
@@ -149,6 +160,10 @@ class Vmacs:
             except OSError as error:
                 log.error("cannot restore %s: %s", path, error)
         self._base_settings.clear()
+        try:
+            self._mld.close()
+        except OSError as error:
+            log.error("cannot remove the nftables table %s: %s", "havip_vmac", error)
         if self._ipr is not None:
             self._ipr.close()
             self._ipr = None

@@ -56,13 +56,59 @@ def test_unicast_needs_vmac_xmit_base(errors_of: Errors) -> None:
     ]
 
 
-def test_a_mac_address_argument_is_refused(errors_of: Errors) -> None:
-    message = (
-        "use_vmac: a MAC address argument is not supported; havip uses the RFC's virtual MAC"
-        " 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6)"
+def test_a_mac_address_argument_gives_the_vmac_its_mac(load_text: Load) -> None:
+    """keepalived 2.2: name and MAC in either order; five octets take the VRID as the sixth."""
+    for body, name, mac in (
+        ("use_vmac vmac51 02:00:5e:10:00:01", "vmac51", "02:00:5e:10:00:01"),
+        ("use_vmac 02:00:5E:10:0:1 vmac51", "vmac51", "02:00:5e:10:00:01"),
+        ("use_vmac 02:00:5e:10:00", "vrrp.51", "02:00:5e:10:00:33"),
+        ("use_vmac 02:00:5e:10:00:", "vrrp.51", "02:00:5e:10:00:33"),
+    ):
+        instance = load_text(_instance(f"    {body}\n")).instances[0]
+        assert instance.vmac == name, body
+        assert instance.vmac_mac == bytes.fromhex(mac.replace(":", "")), body
+
+
+def test_without_a_mac_argument_the_vmac_has_the_rfc_mac(load_text: Load) -> None:
+    assert load_text(_instance("    use_vmac\n")).instances[0].vmac_mac is None
+
+
+def test_a_bad_mac_address_argument_is_refused(errors_of: Errors) -> None:
+    not_a_mac = (
+        " is not a MAC address (six octets such as 02:00:5e:10:00:01, or five followed by the VRID)"
     )
-    assert errors_of(_instance("    use_vmac vmac51 00:00:5e:00:01:33\n")) == [(4, message)]
-    assert errors_of(_instance("    use_vmac 00:00:5e:00:01\n")) == [(4, message)]
+    for argument, problem in (
+        ("02:00:5e:10", f"'02:00:5e:10'{not_a_mac}"),
+        ("02:00:5e:10:00:01:02", f"'02:00:5e:10:00:01:02'{not_a_mac}"),
+        ("02:00:5e:100:00:01", f"'02:00:5e:100:00:01'{not_a_mac}"),
+        ("02:00:5g:10:00:01", f"'02:00:5g:10:00:01'{not_a_mac}"),
+        ("01:00:5e:10:00:01", "'01:00:5e:10:00:01' is a multicast MAC address"),
+        (
+            "00:00:5e:00:01:33",
+            "'00:00:5e:00:01:33' is in the RFC 5798 virtual MAC range; leave the address out"
+            " to use the RFC's virtual MAC",
+        ),
+        (
+            "00:00:5e:00:02",
+            "'00:00:5e:00:02' is in the RFC 5798 virtual MAC range; leave the address out"
+            " to use the RFC's virtual MAC",
+        ),
+    ):
+        assert errors_of(_instance(f"    use_vmac {argument}\n")) == [
+            (4, f"use_vmac: {problem}")
+        ], argument
+
+
+def test_use_vmac_takes_one_name_and_one_mac(errors_of: Errors) -> None:
+    assert errors_of(_instance("    use_vmac a b\n")) == [
+        (4, "use_vmac: an interface name given twice")
+    ]
+    assert errors_of(_instance("    use_vmac 02:00:5e:10:00:01 02:00:5e:10:00:02\n")) == [
+        (4, "use_vmac: a MAC address given twice")
+    ]
+    assert errors_of(_instance("    use_vmac a 02:00:5e:10:00:01 c\n")) == [
+        (4, "use_vmac: expected at most an interface name and a MAC address")
+    ]
 
 
 def test_a_bad_vmac_name_is_refused(errors_of: Errors) -> None:

@@ -19,9 +19,11 @@ VMAC = LinkInfo(3, "vrrp.51", True, VIRTUAL_MAC, None, None)
 VIRTUAL_MAC_6 = bytes([0, 0, 0x5E, 0, 2, 51])
 
 
-def supervisor(tmp_path: Path, *extra: str, vip: str = "192.0.2.100/24") -> Supervisor:
+def supervisor(
+    tmp_path: Path, *extra: str, vip: str = "192.0.2.100/24", use_vmac: str = "use_vmac"
+) -> Supervisor:
     path = tmp_path / "keepalived.conf"
-    spec = RouterSpec(priority=150, version=3, vips=(vip,), extra=("use_vmac", *extra))
+    spec = RouterSpec(priority=150, version=3, vips=(vip,), extra=(use_vmac, *extra))
     path.write_text(keepalived_conf(spec))
     built = Supervisor(load_config(path))
     built.create_all()
@@ -96,3 +98,10 @@ def test_an_ipv6_vmac_carries_the_ipv6_virtual_mac_and_the_base_link_local_sourc
     assert [(e.device, e.mac, e.kind) for e in announced] == [("vrrp.51", VIRTUAL_MAC_6, "na")]
     sent = [e for e in effects if isinstance(e, fx.Transmit)]
     assert [(e.endpoint, e.via, e.source) for e in sent] == [(("eth0", 6), vmac, link_local)]
+
+
+def test_a_configured_mac_replaces_the_rfc_virtual_mac(tmp_path: Path) -> None:
+    built = supervisor(tmp_path, "vmac_xmit_base", use_vmac="use_vmac 02:00:5e:10:00")
+    built.bring_up(now=0.0)
+    created = [e for e in built.take() if isinstance(e, fx.CreateVmac)]
+    assert [(e.name, e.mac) for e in created] == [("vrrp.51", bytes.fromhex("02005e100033"))]
