@@ -335,7 +335,9 @@ class Supervisor:
         """A packet received on endpoint `key` at `now`: checked, decoded, handed to its VRID."""
         interface = key[0]
         if isinstance(item, DecodeError):
-            self.effects.append(PacketDropped(interface, item.reason, None, None, item.detail))
+            self.effects.append(
+                PacketDropped(interface, item.reason, None, None, item.detail, item.count)
+            )
             return
         endpoint = self._endpoints.get(key)
         payload = item.payload
