@@ -168,16 +168,22 @@ CHECK_SCRIPT = """vrrp_script chk {
 }"""
 
 
-def test_a_weight_0_script_holds_its_instance_in_init_until_its_first_result(
-    tmp_path: Path,
-) -> None:
+def scripted(tmp_path: Path, tracked: str) -> Supervisor:
+    """VI_1 at priority 150 tracking script chk as `tracked` says, brought up at 0."""
     path = tmp_path / "keepalived.conf"
-    spec = RouterSpec(priority=150, extra=("track_script {", "    chk", "}"))
+    spec = RouterSpec(priority=150, extra=("track_script {", f"    {tracked}", "}"))
     path.write_text(keepalived_conf(spec, before=(CHECK_SCRIPT,)))
     built = Supervisor(load_config(path))
     built.create_all()
     built.links = {"eth0": ETH0}
     built.bring_up(now=0.0)
+    return built
+
+
+def test_a_weight_0_script_holds_its_instance_in_init_until_its_first_result(
+    tmp_path: Path,
+) -> None:
+    built = scripted(tmp_path, "chk")
     machine = built.driven["VI_1"].machine
     assert machine.state is State.INIT and machine.awaiting == ("script chk",)
     built.feed("VI_1", TrackerChanged("script chk", True, 0), 1.0)
@@ -185,13 +191,7 @@ def test_a_weight_0_script_holds_its_instance_in_init_until_its_first_result(
 
 
 def test_a_weighted_script_does_not_hold_its_instance(tmp_path: Path) -> None:
-    path = tmp_path / "keepalived.conf"
-    spec = RouterSpec(priority=150, extra=("track_script {", "    chk weight 10", "}"))
-    path.write_text(keepalived_conf(spec, before=(CHECK_SCRIPT,)))
-    built = Supervisor(load_config(path))
-    built.create_all()
-    built.links = {"eth0": ETH0}
-    built.bring_up(now=0.0)
+    built = scripted(tmp_path, "chk weight 10")
     assert built.driven["VI_1"].machine.state is State.BACKUP
 
 
@@ -393,13 +393,7 @@ def test_a_masters_routine_advert_is_sent_and_counted_without_a_step_report(
 
 
 def test_a_masters_adverts_reuse_one_transmit_until_the_advert_changes(tmp_path: Path) -> None:
-    path = tmp_path / "keepalived.conf"
-    spec = RouterSpec(priority=150, extra=("track_script {", "    chk weight 10", "}"))
-    path.write_text(keepalived_conf(spec, before=(CHECK_SCRIPT,)))
-    built = Supervisor(load_config(path))
-    built.create_all()
-    built.links = {"eth0": ETH0}
-    built.bring_up(now=0.0)
+    built = scripted(tmp_path, "chk weight 10")
     now, _effects = take_over(built)
 
     def next_transmit() -> fx.Transmit:
