@@ -27,13 +27,13 @@ import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from havip.net.vrrpsock import NETWORK_CONTROL
 from havip.proto.checksum import checksum
 from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, IPAddress
 
 ARPHRD_ETHER = 1
 SIOCGIFHWADDR = 0x8927
 ETHERTYPE_IPV4 = b"\x08\x00"
-NETWORK_CONTROL = 0xC0
 DONT_FRAGMENT = 0x4000
 MAC_REREAD_SECONDS = 1.0
 MEMO_LIMIT = 4096
