@@ -15,7 +15,8 @@ it is followed within a second.
 
 Frames skip the IP output path, and so the netfilter OUTPUT and POSTROUTING hooks, which no
 keepalived rule uses for adverts. Adverts to unicast peers still take the raw socket, which
-resolves their neighbours; so do IPv6 adverts and interfaces that are not Ethernet.
+resolves their neighbours; so do IPv6 adverts and interfaces that are not Ethernet (told by
+the hardware type the kernel reports for the interface in havip's own network namespace).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import socket
 import struct
 import time
 from ipaddress import IPv4Address
-from pathlib import Path
 
 from havip.net.vrrpsock import NETWORK_CONTROL
 from havip.proto.checksum import checksum
@@ -38,6 +38,8 @@ DONT_FRAGMENT = 0x4000
 MAC_REREAD_SECONDS = 1.0
 MEMO_LIMIT = 4096
 _IPV4_HEADER = struct.Struct("!BBHHHBBH4s4s")
+_HARDWARE_TYPE = struct.Struct("=H")
+"""sa_family of the struct ifreq's hardware address, which follows the 16-byte name."""
 
 
 def ipv4_header(payload_length: int, source: bytes, destination: bytes) -> bytes:
@@ -63,12 +65,8 @@ def multicast_mac(group: IPv4Address) -> bytes:
     return b"\x01\x00\x5e" + (int(group) & 0x7FFFFF).to_bytes(3, "big")
 
 
-def is_ethernet(interface: str, sys_class_net: Path = Path("/sys/class/net")) -> bool:
-    """Whether `interface` carries Ethernet frames (a VLAN, a bond or a bridge does)."""
-    try:
-        return int((sys_class_net / interface / "type").read_text()) == ARPHRD_ETHER
-    except (OSError, ValueError):
-        return False
+class NotEthernet(OSError):
+    """The interface does not carry Ethernet frames (a tunnel, say): the raw socket sends."""
 
 
 class FrameSender:
@@ -83,16 +81,20 @@ class FrameSender:
         try:
             self.sock.bind((interface, 0))
             self.sock.setblocking(False)
-            self._mac = self._read_mac()
+            hardware, self._mac = self._read_mac()
+            if hardware != ARPHRD_ETHER:  # a VLAN, a bond or a bridge is Ethernet
+                raise NotEthernet(f"{interface} has hardware type {hardware}, not Ethernet")
         except OSError:
             self.sock.close()
             raise
         self._mac_read = time.monotonic()
         self._frames: dict[bytes, tuple[IPAddress, bytes]] = {}
 
-    def _read_mac(self) -> bytes:
-        request = struct.pack("256s", self.interface.encode())
-        return fcntl.ioctl(self.sock, SIOCGIFHWADDR, request)[18:24]
+    def _read_mac(self) -> tuple[int, bytes]:
+        """The interface's hardware type (ARPHRD_*) and address, in this process's namespace."""
+        request = struct.pack("40s", self.interface.encode())
+        reply = fcntl.ioctl(self.sock, SIOCGIFHWADDR, request)
+        return _HARDWARE_TYPE.unpack_from(reply, 16)[0], reply[18:24]
 
     def send(self, payload: bytes, source: IPAddress) -> None:
         """Send one advert from `source` to the group; OSError as the raw socket's send."""
@@ -108,7 +110,7 @@ class FrameSender:
         self.sock.send(kept[1])
 
     def _refresh_mac(self, now: float) -> None:
-        mac = self._read_mac()
+        _hardware, mac = self._read_mac()
         self._mac_read = now
         if mac != self._mac:
             self._mac = mac

@@ -19,7 +19,7 @@ import trio
 
 from havip.net.announce import Announcer
 from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
-from havip.net.framesend import FrameSender, is_ethernet
+from havip.net.framesend import FrameSender, NotEthernet
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.ring import VrrpRing
@@ -187,11 +187,12 @@ def open_endpoint(link: LinkInfo, family: Family, group: IPAddress) -> SystemEnd
         log.warning("no receive ring on %s (%s): the raw socket receives", link.name, error)
         ring = None
     frames: FrameSender | None = None
-    if is_ethernet(link.name):
-        try:
-            frames = FrameSender(link.name, group)
-        except OSError as error:
-            log.warning("no packet socket on %s (%s): the raw socket sends", link.name, error)
+    try:
+        frames = FrameSender(link.name, group)
+    except NotEthernet:
+        pass
+    except OSError as error:
+        log.warning("no packet socket on %s (%s): the raw socket sends", link.name, error)
     return SystemEndpoint(sock, ring, frames)
 
 

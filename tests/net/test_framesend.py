@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import textwrap
 from ipaddress import IPv4Address
-from pathlib import Path
 
 from scapy.layers.inet import IP
 
 from havip.lab.netns import Lab
-from havip.net.framesend import ipv4_header, is_ethernet, multicast_mac
+from havip.net.framesend import ipv4_header, multicast_mac
 
 from .conftest import exchange
 
@@ -32,13 +33,26 @@ def test_a_group_maps_to_its_ethernet_multicast_address() -> None:
     assert multicast_mac(IPv4Address("239.129.2.3")) == bytes.fromhex("01005e010203")
 
 
-def test_only_an_ethernet_interface_gets_frames(tmp_path: Path) -> None:
-    for name, kind in (("eth0", "1\n"), ("tun0", "65534\n")):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "type").write_text(kind)
-    assert is_ethernet("eth0", tmp_path)
-    assert not is_ethernet("tun0", tmp_path)
-    assert not is_ethernet("gone0", tmp_path)
+KINDS = textwrap.dedent(
+    """
+    import json
+    from havip.net.framesend import FrameSender, NotEthernet
+    from havip.proto.model import VRRP_MCAST_GROUP4
+    kinds = {}
+    for name in ("eth0", "lo"):
+        try:
+            FrameSender(name, VRRP_MCAST_GROUP4).close()
+            kinds[name] = "frames"
+        except NotEthernet:
+            kinds[name] = "not ethernet"
+    print(json.dumps(kinds))
+    """
+)
+
+
+def test_only_an_ethernet_interface_gets_frames(lab: Lab) -> None:
+    kinds = lab.hosts["r1"].exec(sys.executable, "-c", KINDS).stdout
+    assert json.loads(kinds) == {"eth0": "frames", "lo": "not ethernet"}
 
 
 CAPTURE = textwrap.dedent(

@@ -100,7 +100,6 @@ async def test_where_the_kernel_refuses_the_ring_the_raw_socket_receives(
     monkeypatch.setattr(vrrpsock.socket, "socket", FakeRawSocket)
     monkeypatch.setattr(system, "VrrpRing", refused)
     monkeypatch.setattr(system, "FrameSender", refused)
-    monkeypatch.setattr(system, "is_ethernet", lambda _name: True)
     link = LinkInfo(2, "eth0", True, bytes(6), None, None)
     endpoint = system.open_endpoint(link, Family.IPV4, VRRP_MCAST_GROUP4)
     try:
