@@ -125,7 +125,7 @@ def measure(kind: str, args: argparse.Namespace, workdir: Path) -> float:
     count, interfaces, version = args.instances, args.interfaces, args.version
     start = start_havip if kind == "havip" else start_keepalived
     timeout = 60 + count / 10
-    with Lab("hvc") as lab:
+    with Lab("hvu") as lab:
         routers = ("r1", "r2") if args.role == "backup" else ("r1",)
         for number, name in enumerate(routers, 1):
             add_interfaces(lab, lab.add_host(name, address(0, number)), number, interfaces)

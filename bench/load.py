@@ -9,7 +9,7 @@ the VIP while the master runs). The master is havip or keepalived, each with and
 real-time setting (`vrrp_rt_priority 10` in keepalived.conf, for both), one after the other in
 the same invocation.
 
-    sudo .venv/bin/python -m bench.load [--seconds 120]
+    sudo .venv/bin/python -m bench.load [--seconds 120] [--realtime-only]
 """
 
 from __future__ import annotations
@@ -110,6 +110,11 @@ def measure(name: str, implementation: str, realtime: bool, seconds: float, tmp:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--realtime-only",
+        action="store_true",
+        help="only the two masters with vrrp_rt_priority (for long windows)",
+    )
     args = parser.parse_args(argv)
     cases = [
         ("havip", "havip", False),
@@ -117,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         ("keepalived", "keepalived", False),
         ("keepalived, vrrp_rt_priority 10", "keepalived", True),
     ]
+    if args.realtime_only:
+        cases = [case for case in cases if case[2]]
     results = []
     with tempfile.TemporaryDirectory(prefix="havip-load-") as tmp:
         for name, implementation, realtime in cases:

@@ -296,13 +296,11 @@ class Agent:
         executor = self._executor
         assert executor is not None
         for effect in self.supervisor.take():
-            if isinstance(effect, Stepped):
-                reports.append(effect)
-            elif isinstance(effect, fx.Rearm):
-                self._timers.set(effect.driven, effect.driven.machine.get_timer())
-            elif isinstance(effect, fx.Transmit):
+            if isinstance(effect, fx.Transmit):
                 executor.transmit(effect)
-            elif isinstance(effect, PacketDropped):
+            elif isinstance(effect, fx.Rearm):
+                self._timers.set(effect.driven, effect.driven.armed)
+            elif isinstance(effect, (Stepped, PacketDropped)):
                 reports.append(effect)
             elif isinstance(effect, fx.ChangeVips):
                 executor.change_vips(effect)

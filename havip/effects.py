@@ -132,7 +132,8 @@ class RemoveLeftovers:
 
 @dataclass(frozen=True, slots=True)
 class Rearm:
-    """The instance's next deadline may have moved: re-read `machine.get_timer()`."""
+    """The instance's next deadline may have moved: arm the loop's timer at `driven.armed`
+    (the supervisor reads `machine.get_timer()` into it when it asks)."""
 
     driven: Driven
 

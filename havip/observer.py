@@ -89,6 +89,8 @@ class PacketDropped:
     source: IPAddress | None
     runtime: InstanceRuntime | None
     detail: str
+    count: int = 1
+    """Packets dropped for this reason at once (the kernel's overflow count), usually 1."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,7 +171,14 @@ class Driven:
     """The last advert the machine found plain: while it stays `refreshable`, the same
     datagram again (often the very object: the socket hands it back) takes its fast path."""
     armed: float | None = None
-    """The deadline the loop was last told to arm: no later than the one it holds."""
+    """The deadline the loop was last told to arm (by `rearm`): the one it holds."""
+    transmit: Transmit | None = None
+    """The last advert's Transmit: the same value again while advert, source and route are."""
+    rearm: Rearm = field(init=False)
+    """This instance's one Rearm: a master asks for it every interval, so it is made once."""
+
+    def __post_init__(self) -> None:
+        self.rearm = Rearm(self)
 
     @property
     def machine(self) -> VrrpInstance:
@@ -328,7 +335,9 @@ class Supervisor:
         """A packet received on endpoint `key` at `now`: checked, decoded, handed to its VRID."""
         interface = key[0]
         if isinstance(item, DecodeError):
-            self.effects.append(PacketDropped(interface, item.reason, None, None, item.detail))
+            self.effects.append(
+                PacketDropped(interface, item.reason, None, None, item.detail, item.count)
+            )
             return
         endpoint = self._endpoints.get(key)
         payload = item.payload
@@ -390,7 +399,7 @@ class Supervisor:
     def _rearm(self, driven: Driven) -> None:
         """Have the loop arm `driven`'s timer at the machine's earliest deadline."""
         driven.armed = driven.machine.get_timer()
-        self.effects.append(Rearm(driven))
+        self.effects.append(driven.rearm)
 
     def announce_due(self, key: PacerKey, now: float) -> None:
         """The spaced announcements waiting on `key` may go: send the ones whose turn came."""
@@ -643,7 +652,16 @@ class Supervisor:
         via = None
         if config.vmac is not None and not config.vmac_xmit_base:
             via = self.links.get(config.vmac)  # from the base until the VMAC exists
-        self.effects.append(Transmit(key, driven.runtime, source, driven.encoded, via))
+        effect = driven.transmit
+        if (
+            effect is None
+            or effect.packets is not driven.encoded
+            or effect.source is not source
+            or effect.endpoint is not key
+            or effect.via is not via
+        ):
+            effect = driven.transmit = Transmit(key, driven.runtime, source, driven.encoded, via)
+        self.effects.append(effect)
 
     def _update_vips(self, driven: Driven, update: UpdateVips) -> None:
         """A master's VIPs changed by reload: remove the retired, add the new, keep the rest."""

@@ -18,7 +18,10 @@ so it applies the same tests itself:
   those bytes leaves the advert the same, and its sender could as well have sent it right;
   summing it cost a tenth of the receive path;
 - the kernel reassembles fragments for a raw socket, never for the ring: a fragment (which no
-  VRRP sender makes) is rejected as a length error.
+  VRRP sender makes) is rejected as a length error;
+- what the kernel drops for want of a free frame is counted, not lost without trace: frames
+  filled after a drop carry TP_STATUS_LOSING, and the kernel's count (PACKET_STATISTICS) is
+  then reported as one `overflow` of that many packets.
 The raw socket stays open beside the ring: adverts go out through it, and its multicast
 membership (and the IGMP it implies) stays keepalived's; it queues nothing (a drop-all filter).
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import mmap
 import socket
 import struct
+from collections.abc import Callable
 from itertools import repeat
 
 from havip.net.bpf import JEQ_K, LD_B_ABS, RET_K, Instruction, attach_filter
@@ -39,10 +43,12 @@ SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_RX_RING = 5
 PACKET_VERSION = 10
+PACKET_STATISTICS = 6
 PACKET_IGNORE_OUTGOING = 23
 PACKET_MR_MULTICAST = 0
 TPACKET_V2 = 1
 TP_STATUS_USER = 1
+TP_STATUS_LOSING = 4
 PACKET_OTHERHOST = 3
 PACKET_OUTGOING = 4
 VRRP_MAC = bytes.fromhex("01005e000012")
@@ -60,6 +66,8 @@ _FRAME_HEADER = struct.Struct("=IIIHHII")
 _PACKET_TYPE_OFFSET = 32 + 10
 """sll_pkttype in the struct sockaddr_ll that follows the 32-byte frame header."""
 _KERNEL_OWNS = struct.Struct("=I")
+_STATISTICS = struct.Struct("=II")
+"""struct tpacket_stats: packets and drops since the last read (reading resets both)."""
 _PLAIN_HEADER_WORDS = struct.Struct("!10H")
 
 IPV4_VRRP_FILTER: tuple[Instruction, ...] = (
@@ -125,6 +133,7 @@ class VrrpRing:
         add = received.append
         ring, index, known = self.ring, self._index, self._parsed
         unpack_header, release = _FRAME_HEADER.unpack_from, _KERNEL_OWNS.pack_into
+        losing = 0
         for _ in repeat(None, limit):
             offset = index * FRAME_SIZE
             status, length, captured, _mac, network, seconds, nanoseconds = unpack_header(
@@ -132,6 +141,7 @@ class VrrpRing:
             )
             if not status & TP_STATUS_USER:
                 break
+            losing |= status & TP_STATUS_LOSING
             start = offset + network
             data = ring[start : start + captured]
             packet_type = ring[offset + _PACKET_TYPE_OFFSET]
@@ -151,7 +161,19 @@ class VrrpRing:
                 known.put(data, item)
             add((item, at))
         self._index = index
+        if losing:
+            self._count_drops(add)
         return received
+
+    def _count_drops(self, add: Callable[[tuple[DecodeError, None]], None]) -> None:
+        """The kernel marks frames filled after it dropped one for want of a free frame: read
+        (and reset) its count, to report as one overflow of that many packets."""
+        _packets, drops = _STATISTICS.unpack(
+            self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, _STATISTICS.size)
+        )
+        if drops:
+            detail = f"{drops} packets lost: the receive ring was full"
+            add((DecodeError(RejectReason.OVERFLOW, detail, drops), None))
 
 
 def _header_sum_ok(data: bytes) -> bool:

@@ -11,6 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +19,7 @@ import trio
 
 from havip.net.announce import Announcer
 from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
+from havip.net.framesend import FrameSender, NotEthernet
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.ring import VrrpRing
@@ -108,18 +110,24 @@ class Net(Protocol):
 
 
 class SystemEndpoint:
-    """`VrrpEndpoint` over a real raw socket, which sends; an IPv4 one receives through a
-    memory-mapped ring beside it (havip.net.ring), an IPv6 one through the socket itself."""
+    """`VrrpEndpoint` over a real raw socket; an IPv4 one on Ethernet receives through a
+    memory-mapped ring beside it (havip.net.ring) and sends its multicast adverts as frames
+    (havip.net.framesend), an IPv6 one does both through the socket itself."""
 
-    def __init__(self, sock: VrrpSocket, ring: VrrpRing | None = None) -> None:
+    def __init__(
+        self, sock: VrrpSocket, ring: VrrpRing | None = None, frames: FrameSender | None = None
+    ) -> None:
         self._sock = sock
         self._ring = ring
+        self._frames = frames
         self._receiver: VrrpSocket | VrrpRing = sock if ring is None else ring
         try:
             self._window = TimerFd()
         except OSError:
             if ring is not None:
                 ring.close()
+            if frames is not None:
+                frames.close()
             sock.close()
             raise
         if ring is not None:
@@ -148,30 +156,45 @@ class SystemEndpoint:
         return self._receiver.receive_batch(limit, self._clock_offset())
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
-        self._sock.send(payload, source, destination)
+        group, frames = self.group, self._frames
+        if frames is not None and (destination is group or destination == group):
+            frames.send(payload, source)
+        else:
+            self._sock.send(payload, source, destination)
 
     def close(self) -> None:
         self._window.close()
         if self._ring is not None:
             self._ring.close()
+        if self._frames is not None:
+            self._frames.close()
         self._sock.close()
 
 
 def open_endpoint(link: LinkInfo, family: Family, group: IPAddress) -> SystemEndpoint:
-    """A raw socket joined to `group` on `link`; for IPv4, a receive ring beside it.
+    """A raw socket joined to `group` on `link`; for IPv4 on Ethernet, a receive ring and a
+    frame sender beside it.
 
     Where the kernel refuses the ring (a sandbox without PACKET_RX_RING, say), the raw socket
-    receives as well, at a system call per advert: slower, never wrong.
+    receives as well, at a system call per advert: slower, never wrong. Where it refuses the
+    frame sender, the raw socket sends.
     """
     sock = VrrpSocket(link.name, link.index, family, group)
-    if family != Family.IPV4:
+    if not isinstance(group, IPv4Address):
         return SystemEndpoint(sock)
     try:
-        ring = VrrpRing(link.name, link.index)
+        ring: VrrpRing | None = VrrpRing(link.name, link.index)
     except OSError as error:
         log.warning("no receive ring on %s (%s): the raw socket receives", link.name, error)
-        return SystemEndpoint(sock)
-    return SystemEndpoint(sock, ring)
+        ring = None
+    frames: FrameSender | None = None
+    try:
+        frames = FrameSender(link.name, group)
+    except NotEthernet:
+        pass
+    except OSError as error:
+        log.warning("no packet socket on %s (%s): the raw socket sends", link.name, error)
+    return SystemEndpoint(sock, ring, frames)
 
 
 class SystemNet:

@@ -18,12 +18,20 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from itertools import repeat
 
 from havip.net.bpf import DROP_ALL, attach_filter
-from havip.proto.model import VRRP_PROTOCOL, VRRP_TTL, DecodeError, Family, IPAddress
+from havip.proto.model import (
+    VRRP_PROTOCOL,
+    VRRP_TTL,
+    DecodeError,
+    Family,
+    IPAddress,
+    RejectReason,
+)
 from havip.proto.packet import parse_ipv4
 
 RECEIVE_BUFFER = 4096
@@ -31,12 +39,16 @@ IP_PKTINFO = 8  # <linux/in.h>; the socket module does not export it on every bu
 NETWORK_CONTROL = 0xC0  # DSCP CS6 in the TOS / traffic class byte (RFC 4594)
 SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>, also SCM_TIMESTAMPNS; not in the socket module
 IPV6_FREEBIND = 78  # <linux/in6.h> (Linux 4.15); not in the socket module
+SO_RXQ_OVFL = 40  # <asm-generic/socket.h>: packets the socket dropped, so far, on each packet
+_DROPS = struct.Struct("=I")
 _TIMESPEC = struct.Struct("=qq")
 _TIMESPEC_SIZE = _TIMESPEC.size
 _unpack_timespec = _TIMESPEC.unpack_from
 _SOL_SOCKET = socket.SOL_SOCKET
-_IPV4_ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size)
+_IPV4_ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_DROPS.size)
 _IPV6_ANCILLARY = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + _IPV4_ANCILLARY
+_IPV4_USUAL_MESSAGES = 1  # the arrival time; more only once the socket has dropped packets
+_IPV6_USUAL_MESSAGES = 3  # the hop limit, the destination and the arrival time
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +81,7 @@ class VrrpSocket:
         self._socket_addresses: dict[IPAddress, tuple[str, int] | tuple[str, int, int, int]] = {}
         self._parsed = DatagramMemo()
         self._deferred_error: OSError | None = None
+        self._drops_counted = 0
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, VRRP_PROTOCOL)
         try:
@@ -82,6 +95,7 @@ class VrrpSocket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.interface.encode())
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
         if self.family == 4:
             mreqn = struct.pack("=4s4si", self.group.packed, bytes(4), self.ifindex)
             if self.listen:
@@ -159,6 +173,8 @@ class VrrpSocket:
                 known = self._parsed
                 for _ in repeat(None, limit):
                     data, ancillary, _flags, _address = recvmsg(RECEIVE_BUFFER, _IPV4_ANCILLARY)
+                    if len(ancillary) > _IPV4_USUAL_MESSAGES:
+                        self._count_drops(ancillary, add)
                     item: Datagram | DecodeError | None = known.get(data)
                     if item is None:
                         item = ipv4_datagram(data, self._addresses)
@@ -168,6 +184,8 @@ class VrrpSocket:
             else:
                 for _ in repeat(None, limit):
                     data, ancillary, _flags, address = recvmsg(RECEIVE_BUFFER, _IPV6_ANCILLARY)
+                    if len(ancillary) > _IPV6_USUAL_MESSAGES:
+                        self._count_drops(ancillary, add)
                     datagram = _ipv6_datagram(data, ancillary, address)
                     add((datagram, _arrival(ancillary, clock_offset)))
         except (BlockingIOError, InterruptedError):  # EAGAIN is BlockingIOError in Python
@@ -177,6 +195,22 @@ class VrrpSocket:
                 raise
             self._deferred_error = error  # the packets read before it are handled first
         return received
+
+    def _count_drops(
+        self,
+        ancillary: list[tuple[int, int, bytes]],
+        add: Callable[[tuple[DecodeError, None]], None],
+    ) -> None:
+        """A full receive buffer made the kernel drop packets: each packet queued after that
+        carries the socket's running count of them; report what it added as one overflow."""
+        for level, kind, value in ancillary:
+            if kind == SO_RXQ_OVFL and level == _SOL_SOCKET and len(value) >= _DROPS.size:
+                (total,) = _DROPS.unpack_from(value)
+                drops = (total - self._drops_counted) & 0xFFFFFFFF
+                self._drops_counted = total
+                if drops:
+                    detail = f"{drops} packets lost: the socket's receive buffer was full"
+                    add((DecodeError(RejectReason.OVERFLOW, detail, drops), None))
 
 
 def _arrival(ancillary: list[tuple[int, int, bytes]], clock_offset: float) -> float | None:

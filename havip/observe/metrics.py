@@ -261,12 +261,12 @@ class MetricsObserver:
     def _on_packet_dropped(self, report: PacketDropped) -> None:
         interface, reason, runtime = report.interface, report.reason, report.runtime
         if runtime is not None and runtime in self._instances:
-            self._instances[runtime].rejected[reason] += 1
+            self._instances[runtime].rejected[reason] += report.count
             return
         per_reason = self._unmatched_rejects.get(interface)
         if per_reason is None:
             per_reason = self._unmatched_rejects[interface] = dict.fromkeys(RejectReason, 0)
-        per_reason[reason] += 1
+        per_reason[reason] += report.count
 
     def _on_vips_changed(self, report: VipsChanged) -> None:
         runtime, op, changed, failures = report.runtime, report.op, report.changed, report.failures
@@ -375,11 +375,10 @@ INSTANCE_FAMILIES: tuple[names.Metric, ...] = (
 )
 """The families every instance exports, in the order /metrics lists them."""
 
-INSTANCE_REJECT_REASONS = tuple(
-    r for r in RejectReason if r not in (RejectReason.VRID, RejectReason.RECEIVE_ERROR)
-)
-"""Reasons a packet can be charged to an instance: not `vrid` (no instance has it) nor
-`receive_error` (nothing was read); those two only exist with vrrp_instance=""."""
+INTERFACE_ONLY_REASONS = (RejectReason.VRID, RejectReason.RECEIVE_ERROR, RejectReason.OVERFLOW)
+INSTANCE_REJECT_REASONS = tuple(r for r in RejectReason if r not in INTERFACE_ONLY_REASONS)
+"""Reasons a packet can be charged to an instance: not `vrid` (no instance has it), nor
+`receive_error` and `overflow` (nothing was read); those only exist with vrrp_instance=""."""
 
 
 class InstanceLines:

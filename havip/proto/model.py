@@ -60,6 +60,8 @@ class RejectReason(StrEnum):
     OWN_ADVERT = "own_advert"
     UNKNOWN_PEER = "unknown_peer"
     RECEIVE_ERROR = "receive_error"
+    OVERFLOW = "overflow"
+    """The kernel dropped it: the receive ring or socket buffer was full (counted, not seen)."""
 
 
 class Anomaly(StrEnum):
@@ -77,10 +79,13 @@ class Anomaly(StrEnum):
 class DecodeError(Exception):
     """The one error raised for untrusted bytes that are not a valid VRRP advertisement."""
 
-    def __init__(self, reason: RejectReason, detail: str) -> None:
+    def __init__(self, reason: RejectReason, detail: str, count: int = 1) -> None:
+        """`count`: how many packets this stands for (an overflow reports the kernel's
+        drops at once, not one by one)."""
         super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.count = count
 
 
 class ChecksumMode(StrEnum):

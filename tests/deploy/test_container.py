@@ -199,7 +199,7 @@ def lab() -> Iterator[Lab]:
     reason = netns_unavailable_reason()
     if reason is not None:
         pytest.skip(f"this machine cannot run namespace labs: {reason}")
-    with Lab("hvct") as built:
+    with Lab("hvd") as built:
         yield built
 
 

@@ -90,7 +90,8 @@ def test_an_error_after_some_packets_is_raised_only_once_they_are_handled(
 async def test_where_the_kernel_refuses_the_ring_the_raw_socket_receives(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A sandbox that refuses PACKET_RX_RING costs a system call per advert, not the adverts."""
+    """A sandbox that refuses PACKET_RX_RING (and packet sockets) costs a system call per
+    advert, not the adverts."""
 
     def refused(*_args: object) -> VrrpRing:
         raise PermissionError(errno.EPERM, "Operation not permitted")
@@ -98,11 +99,13 @@ async def test_where_the_kernel_refuses_the_ring_the_raw_socket_receives(
     FakeRawSocket.queued = deque([ipv4_packet(1)])
     monkeypatch.setattr(vrrpsock.socket, "socket", FakeRawSocket)
     monkeypatch.setattr(system, "VrrpRing", refused)
+    monkeypatch.setattr(system, "FrameSender", refused)
     link = LinkInfo(2, "eth0", True, bytes(6), None, None)
     endpoint = system.open_endpoint(link, Family.IPV4, VRRP_MCAST_GROUP4)
     try:
         [(datagram, _)] = endpoint.receive_batch(8)
         assert isinstance(datagram, Datagram) and datagram.source == SOURCE
         assert "no receive ring on eth0" in caplog.text
+        assert "no packet socket on eth0" in caplog.text
     finally:
         endpoint.close()

@@ -46,8 +46,16 @@ class SharedMemory(bytearray):
 
 
 class FakePacketSocket:
+    drops = 0
+    """What the kernel's PACKET_STATISTICS reports next (reading resets it)."""
+
     def __init__(self, *_args: object) -> None:
         self.options: list[tuple[int, int]] = []
+
+    def getsockopt(self, level: int, option: int, size: int) -> bytes:
+        assert (level, option, size) == (263, 6, 8)  # SOL_PACKET, PACKET_STATISTICS
+        drops, FakePacketSocket.drops = FakePacketSocket.drops, 0
+        return struct.pack("=II", 0, drops)
 
     def setsockopt(self, level: int, option: int, _value: object) -> None:
         self.options.append((level, option))
@@ -68,6 +76,7 @@ class FakePacketSocket:
 @pytest.fixture
 def shared(monkeypatch: pytest.MonkeyPatch) -> SharedMemory:
     memory = SharedMemory(FRAME_SIZE * FRAME_COUNT)
+    monkeypatch.setattr(FakePacketSocket, "drops", 0)
     monkeypatch.setattr(ring_module.socket, "socket", FakePacketSocket)
     monkeypatch.setattr(ring_module.mmap, "mmap", lambda *_args: memory)
     return memory
@@ -81,8 +90,10 @@ def put_frame(
     at: float = 1000.25,
     packet_type: int = PACKET_MULTICAST,
     captured: int | None = None,
+    losing: bool = False,
 ) -> None:
-    """What the kernel does for a packet: the frame's fields and data, status last."""
+    """What the kernel does for a packet: the frame's fields and data, status last (with
+    TP_STATUS_LOSING when it has dropped packets since its statistics were last read)."""
     offset = index * FRAME_SIZE
     snaplen = len(packet) if captured is None else captured
     seconds, fraction = divmod(at, 1)
@@ -92,7 +103,7 @@ def put_frame(
     memory[offset : offset + len(header)] = header
     memory[offset + 42] = packet_type
     memory[offset + NETWORK_OFFSET : offset + NETWORK_OFFSET + snaplen] = packet[:snaplen]
-    struct.pack_into("=I", memory, offset, 1)  # TP_STATUS_USER
+    struct.pack_into("=I", memory, offset, 1 | (4 if losing else 0))  # TP_STATUS_USER
 
 
 def status(memory: SharedMemory, index: int) -> int:
@@ -142,3 +153,20 @@ def test_what_the_ip_layer_would_have_dropped_is_dropped_and_counted(
     ]
     assert isinstance(received[-1][0], Datagram)
     assert len(received) == 4  # the other host's frame was skipped, not counted
+
+
+def test_packets_the_kernel_dropped_for_a_full_ring_are_counted_as_one_overflow(
+    shared: SharedMemory,
+) -> None:
+    ring = VrrpRing("eth0", 2)
+    put_frame(shared, 0, ipv4_packet(1))
+    FakePacketSocket.drops = 37
+    put_frame(shared, 1, ipv4_packet(2), losing=True)
+    got = ring.receive_batch(8, 0.0)
+    assert [type(item) for item, _ in got] == [Datagram, Datagram, DecodeError]
+    overflow, at = got[2]
+    assert isinstance(overflow, DecodeError) and at is None
+    assert (overflow.reason, overflow.count) == (RejectReason.OVERFLOW, 37)
+    put_frame(shared, 2, ipv4_packet(3))  # no longer losing: the statistics are not read
+    FakePacketSocket.drops = 5
+    assert [type(item) for item, _ in ring.receive_batch(8, 0.0)] == [Datagram]

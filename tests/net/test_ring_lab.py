@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from havip.lab.netns import Lab, run
+from havip.net.ring import FRAME_COUNT
 
 from .conftest import exchange
 
@@ -78,3 +79,52 @@ def test_the_ring_holds_the_peers_adverts_not_its_own_and_rejects_a_bad_header(
     assert got["rejected"] == ["checksum"]
     assert got["same_object"] is True
     assert 0.25 < got["waited"] < 2.0  # the kernel's arrival time, not the read
+
+
+FLOODED_RECEIVER = textwrap.dedent(
+    """
+    import json, select, time
+    from havip.net.netlink import Netlink
+    from havip.net.ring import VrrpRing
+    from havip.net.vrrpsock import Datagram
+    from havip.proto.model import DecodeError
+    ring = VrrpRing("eth0", Netlink().link("eth0").index)
+    print("ready", flush=True)
+    time.sleep(2.0)  # the sender's burst arrives meanwhile and overfills the ring
+    got = []
+    while batch := ring.receive_batch(256, 0.0):
+        got += batch
+    first_read = len(got)
+    select.select([ring.sock], [], [], 10)  # the sender's last advert
+    got += ring.receive_batch(256, 0.0)
+    print(json.dumps({
+        "first_read": first_read,
+        "datagrams": sum(isinstance(i, Datagram) for i, _ in got),
+        "overflows": [(i.reason.value, i.count) for i, _ in got if isinstance(i, DecodeError)],
+    }))
+    """
+)
+FLOODING_SENDER = textwrap.dedent(
+    """
+    import time
+    from ipaddress import IPv4Address
+    from havip.net.netlink import Netlink
+    from havip.net.vrrpsock import VrrpSocket
+    from havip.proto.model import VRRP_MCAST_GROUP4, Family
+    link = Netlink().link("eth0")
+    sock = VrrpSocket("eth0", link.index, Family.IPV4, VRRP_MCAST_GROUP4)
+    for n in range(1500):
+        sock.send(bytes.fromhex("3133c80100640000"), IPv4Address("192.0.2.2"), VRRP_MCAST_GROUP4)
+        if n % 50 == 49:
+            time.sleep(0.002)  # paced, so only the ring can run out of room
+    time.sleep(3.0)
+    sock.send(bytes.fromhex("3133c80100640000"), IPv4Address("192.0.2.2"), VRRP_MCAST_GROUP4)
+    """
+)
+
+
+def test_what_a_full_ring_loses_is_counted_as_overflow(lab: Lab) -> None:
+    got = exchange(lab, FLOODED_RECEIVER, FLOODING_SENDER)
+    assert got["first_read"] == FRAME_COUNT  # the ring was full
+    assert got["datagrams"] == FRAME_COUNT + 1
+    assert got["overflows"] == [["overflow", 1500 - FRAME_COUNT]]

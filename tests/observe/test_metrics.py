@@ -377,7 +377,8 @@ def expected_series(runtime: InstanceRuntime) -> set[tuple[str, frozenset[tuple[
     for reason in ("invalid_type", "type_mismatch", "password"):
         add(names.VRRP_AUTH_FAILURES.name, reason=reason)
     for reject in RejectReason:
-        if reject not in (RejectReason.VRID, RejectReason.RECEIVE_ERROR):  # never an instance's
+        never_an_instances = (RejectReason.VRID, RejectReason.RECEIVE_ERROR, RejectReason.OVERFLOW)
+        if reject not in never_an_instances:
             add(names.VRRP_PACKETS_REJECTED.name, interface=runtime.interface, reason=reject.value)
     for op in ("add", "remove"):
         add(names.VIP_CHANGES.name, op=op)
@@ -417,6 +418,17 @@ def test_unmatched_rejections_exist_for_each_configured_interface() -> None:
         for reject in RejectReason:
             labels = {"vrrp_instance": "", "interface": interface, "reason": reject.value}
             assert scraped[(names.VRRP_PACKETS_REJECTED.name, frozenset(labels.items()))] == 0
+
+
+def test_an_overflow_counts_every_packet_the_kernel_dropped() -> None:
+    v1, v6 = two_instances()
+    observer = MetricsObserver(lambda: 0.0, process_metrics=False)
+    observer.observe(Started([v1, v6], WALL_OFFSET))
+    observer.observe(PacketDropped("eth0", RejectReason.OVERFLOW, None, None, "ring full", 37))
+    observer.observe(PacketDropped("eth0", RejectReason.OVERFLOW, None, None, "ring full", 5))
+    labels = {"vrrp_instance": "", "interface": "eth0", "reason": "overflow"}
+    key = (names.VRRP_PACKETS_REJECTED.name, frozenset(labels.items()))
+    assert samples(observer)[key] == 42
 
 
 def test_no_instance_or_job_label_anywhere() -> None:

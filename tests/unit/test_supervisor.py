@@ -22,7 +22,7 @@ from havip.proto.model import (
     RejectReason,
     State,
 )
-from havip.proto.packet import encode
+from havip.proto.packet import decode, encode
 from havip.supervisor import Supervisor
 
 ETH0 = LinkInfo(2, "eth0", True, bytes(6), IPv4Address("192.0.2.1"), None)
@@ -168,16 +168,22 @@ CHECK_SCRIPT = """vrrp_script chk {
 }"""
 
 
-def test_a_weight_0_script_holds_its_instance_in_init_until_its_first_result(
-    tmp_path: Path,
-) -> None:
+def scripted(tmp_path: Path, tracked: str) -> Supervisor:
+    """VI_1 at priority 150 tracking script chk as `tracked` says, brought up at 0."""
     path = tmp_path / "keepalived.conf"
-    spec = RouterSpec(priority=150, extra=("track_script {", "    chk", "}"))
+    spec = RouterSpec(priority=150, extra=("track_script {", f"    {tracked}", "}"))
     path.write_text(keepalived_conf(spec, before=(CHECK_SCRIPT,)))
     built = Supervisor(load_config(path))
     built.create_all()
     built.links = {"eth0": ETH0}
     built.bring_up(now=0.0)
+    return built
+
+
+def test_a_weight_0_script_holds_its_instance_in_init_until_its_first_result(
+    tmp_path: Path,
+) -> None:
+    built = scripted(tmp_path, "chk")
     machine = built.driven["VI_1"].machine
     assert machine.state is State.INIT and machine.awaiting == ("script chk",)
     built.feed("VI_1", TrackerChanged("script chk", True, 0), 1.0)
@@ -185,13 +191,7 @@ def test_a_weight_0_script_holds_its_instance_in_init_until_its_first_result(
 
 
 def test_a_weighted_script_does_not_hold_its_instance(tmp_path: Path) -> None:
-    path = tmp_path / "keepalived.conf"
-    spec = RouterSpec(priority=150, extra=("track_script {", "    chk weight 10", "}"))
-    path.write_text(keepalived_conf(spec, before=(CHECK_SCRIPT,)))
-    built = Supervisor(load_config(path))
-    built.create_all()
-    built.links = {"eth0": ETH0}
-    built.bring_up(now=0.0)
+    built = scripted(tmp_path, "chk weight 10")
     assert built.driven["VI_1"].machine.state is State.BACKUP
 
 
@@ -390,3 +390,26 @@ def test_a_masters_routine_advert_is_sent_and_counted_without_a_step_report(
     built.timer(driven, advert_due)
     assert kinds(built.take()) == ["Transmit", "Rearm"]
     assert driven.runtime.adverts_sent == 2
+
+
+def test_a_masters_adverts_reuse_one_transmit_until_the_advert_changes(tmp_path: Path) -> None:
+    built = scripted(tmp_path, "chk weight 10")
+    now, _effects = take_over(built)
+
+    def next_transmit() -> fx.Transmit:
+        deadline = driven.machine.get_timer()
+        assert deadline is not None
+        built.timer(driven, deadline)
+        [transmit] = [e for e in built.take() if isinstance(e, fx.Transmit)]
+        return transmit
+
+    driven = built.driven["VI_1"]
+    first = next_transmit()
+    assert next_transmit() is first
+    built.feed("VI_1", TrackerChanged("script chk", True, 10), now + 2.5)  # priority 160
+    built.take()
+    changed = next_transmit()
+    assert changed is not first
+    [(group, payload)] = changed.packets
+    assert decode(payload, source=changed.source, destination=group).priority == 160
+    assert next_transmit() is changed
