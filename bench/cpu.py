@@ -56,7 +56,7 @@ def layout(count: int, interfaces: int) -> list[tuple[int, int, str]]:
 
 
 def many_instances_conf(
-    count: int, interfaces: int = 1, priority: int = 150, version: int = 3
+    count: int, interfaces: int = 1, priority: int = 150, version: int = 3, advert_int: float = 1.0
 ) -> str:
     """One keepalived.conf with `count` instances over eth0..eth{interfaces-1}."""
     specs = [
@@ -65,7 +65,7 @@ def many_instances_conf(
             instance=f"VI_{interface}_{vrid}",
             vrid=vrid,
             version=version,
-            advert_int=1.0,
+            advert_int=advert_int,
             interface=f"eth{interface}",
             vips=(f"{vip}/32",),
         )

@@ -9,7 +9,7 @@ each daemon's RSS at the first sample, the last, and the growth between the firs
 after warm-up and the last.
 
     sudo .venv/bin/python -m bench.rss [--instances 1000] [--interfaces 4] [--minutes 30]
-        [--every 60]
+        [--every 60] [--advert-int 1]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def start_pair(
     for number, (role, priority) in enumerate((("master", 150), ("backup", 100)), 1):
         host = lab.add_host(f"r{number}", address(0, number))
         add_interfaces(lab, host, number, interfaces)
-        conf = many_instances_conf(count, interfaces, priority, 3)
+        conf = many_instances_conf(count, interfaces, priority, 3, args.advert_int)
         routers[role] = start(host, conf, workdir / f"{kind}-{role}")
         stack.callback(routers[role].stop)
         settle(routers[role], "MASTER" if role == "master" else "BACKUP", count, f"{kind} {role}")
@@ -82,13 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--every", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=60.0)
+    parser.add_argument("--advert-int", type=float, default=1.0, help="seconds (VRRPv3)")
     args = parser.parse_args(argv)
     if not 1 <= args.interfaces <= MAX_INTERFACES:
         parser.error(f"--interfaces must be 1..{MAX_INTERFACES}")
     if not 1 <= args.instances <= PER_INTERFACE * args.interfaces:
         parser.error(f"--instances must be 1..{PER_INTERFACE} per interface")
     print(
-        f"case: {args.instances} instances on {args.interfaces} interface(s), VRRPv3 at 1 s,"
+        f"case: {args.instances} instances on {args.interfaces} interface(s),"
+        f" VRRPv3 at {args.advert_int:g} s,"
         f" {args.minutes:g} minutes, a sample every {args.every:g} s",
         file=sys.stderr,
         flush=True,
