@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from ipaddress import ip_address
-from typing import Any
 
 import pytest
 
 from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 
+from .nftrecorder import Recorder
+
 V4, V6 = ip_address("192.0.2.100"), ip_address("2001:db8::100")
-
-
-class Recorder:
-    def __init__(self, fail: bool = False) -> None:
-        self.batches: list[list[dict[str, Any]]] = []
-        self.fail = fail
-
-    def json_cmd(self, json_root: dict[str, Any]) -> tuple[int, Any, str]:
-        self.batches.append(json_root["nftables"])
-        return (1, "", "Error: No such file or directory") if self.fail else (0, "", "")
 
 
 def test_the_first_block_builds_keepalived_s_tables_then_adds_the_vips() -> None:
@@ -66,7 +57,9 @@ def test_later_changes_only_touch_the_set_and_close_removes_the_tables() -> None
 
 
 def test_a_refused_batch_is_an_error_and_nothing_is_recorded_as_blocked() -> None:
-    firewall = NftFirewall(FirewallTable(), Recorder(fail=True))
+    firewall = NftFirewall(
+        FirewallTable(), Recorder(fail=True, error="Error: No such file or directory")
+    )
     with pytest.raises(FirewallError, match="No such file"):
         firewall.block([V4])
     assert firewall.blocked == frozenset()

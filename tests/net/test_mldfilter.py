@@ -10,15 +10,7 @@ import pytest
 from havip.net.firewall import FirewallError
 from havip.net.mldfilter import MLD_TYPES, TABLE, MldFilter
 
-
-class Recorder:
-    def __init__(self, fail: bool = False) -> None:
-        self.batches: list[list[dict[str, Any]]] = []
-        self.fail = fail
-
-    def json_cmd(self, json_root: dict[str, Any]) -> tuple[int, Any, str]:
-        self.batches.append(json_root["nftables"])
-        return (1, "", "Error: Could not process rule") if self.fail else (0, "", "")
+from .nftrecorder import Recorder
 
 
 def rule_interfaces(batch: list[dict[str, Any]]) -> list[str]:
