@@ -29,6 +29,9 @@ log = logging.getLogger("havip")
 
 RECEIVE_BATCH = 16
 """Packets a receive task handles per wake before it yields (16 x ~30 us: under 1 ms)."""
+DRAIN_BATCHES = 64
+"""Batches a drain before a takeover reads at most: 1,024 packets, the receive ring's size, so
+a backlog of other instances' adverts cannot hide the master's (a few ms at most)."""
 RECEIVE_RETRY = 0.001
 """Pause after a failed receive, so a socket that keeps failing cannot spin the loop."""
 MAX_LATENESS = 0.5
@@ -83,8 +86,9 @@ class Receivers:
             self.close(key)
 
     def drain(self, key: EndpointKey) -> None:
-        """Handle what is queued on `key` now (one batch at most): called before a backup
-        takes over, so the master's last advert cannot still be waiting in the socket.
+        """Handle what is queued on `key` now (DRAIN_BATCHES at most): called before a backup
+        takes over, so the master's last advert cannot still be waiting in the socket, behind
+        other instances' adverts that a busy loop let pile up.
 
         Its effects are left to the caller's batch (the timer's), not carried out here: a
         carry-out ends with the loop's garbage collection when one is due, which must not
@@ -92,7 +96,9 @@ class Receivers:
         endpoint = self.endpoints.get(key)
         if endpoint is not None:
             try:
-                self._handle_batch(key, endpoint, carry_out=False)
+                for _ in range(DRAIN_BATCHES):
+                    if not self._handle_batch(key, endpoint, carry_out=False):
+                        break
             except OSError as error:
                 self._on_error(key, error)
 

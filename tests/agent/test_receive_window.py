@@ -86,6 +86,25 @@ async def test_an_advert_waiting_out_its_window_is_read_before_a_takeover(
         assert machine.get_timer() == pytest.approx(late + MASTER_DOWN_INTERVAL)
 
 
+async def test_an_advert_queued_behind_other_instances_adverts_is_read_before_a_takeover(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """A busy loop lets a backlog build: the master's advert behind 40 packets (more than a
+    receive batch) for another VRID still keeps the backup a backup."""
+    async with backup(autojump_clock, tmp_path) as run:
+        machine = run.agent.runtimes[0].machine
+        last = await follow_master(run, 5)
+        late = last + MASTER_DOWN_INTERVAL - 0.001
+        endpoint = run.net.endpoint("eth0")
+        other = Advertisement(2, 99, 200, 100, (VIP,), AUTH_PASS, b"right\0\0\0")
+        for _ in range(40):
+            endpoint.deliver(advert_datagram(other, MASTER, VRRP_MCAST_GROUP4), at=late)
+        endpoint.deliver(advert_datagram(MASTER_ADVERT, MASTER, VRRP_MCAST_GROUP4), at=late)
+        await trio.sleep_until(late + RECEIVE_WINDOW_MAX / 2)  # the deadline passed in the window
+        assert machine.state is State.BACKUP
+        assert run.agent.runtimes[0].adverts_received == 6
+
+
 async def test_following_a_master_fires_no_timer(
     autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
