@@ -53,6 +53,13 @@ def libnftables() -> NftRunner:
     return runner  # type: ignore[no-any-return]
 
 
+def run_batch(runner: NftRunner, commands: list[dict[str, Any]]) -> None:
+    """Apply one JSON batch (atomically, as libnftables does); FirewallError if refused."""
+    rc, _output, error = runner.json_cmd({"nftables": commands})
+    if rc != 0:
+        raise FirewallError(f"nftables: {error.strip() or json.dumps(commands)[:200]}")
+
+
 class NftFirewall:
     """The drop rules for VIPs held without accept mode; one per agent."""
 
@@ -190,6 +197,4 @@ class NftFirewall:
     def _run(self, commands: list[dict[str, Any]]) -> None:
         if not commands or self._runner is None:
             return
-        rc, _output, error = self._runner.json_cmd({"nftables": commands})
-        if rc != 0:
-            raise FirewallError(f"nftables: {error.strip() or json.dumps(commands)[:200]}")
+        run_batch(self._runner, commands)

@@ -17,10 +17,9 @@ used, and it is removed when havip closes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from havip.net.firewall import FirewallError, NftRunner, libnftables
+from havip.net.firewall import NftRunner, libnftables, run_batch
 
 TABLE = "havip_vmac"
 MLD_TYPES = ["mld-listener-report", "mld2-listener-report", "mld-listener-done"]
@@ -79,6 +78,4 @@ class MldFilter:
 
     def _run(self, commands: list[dict[str, Any]]) -> None:
         assert self._runner is not None  # set by _create before the first batch
-        rc, _output, error = self._runner.json_cmd({"nftables": commands})
-        if rc != 0:
-            raise FirewallError(f"nftables: {error.strip() or json.dumps(commands)[:200]}")
+        run_batch(self._runner, commands)
