@@ -187,7 +187,11 @@ def test_once_runs_the_drill_prints_the_summary_and_removes_the_lab(
     # view either way.
     assert "SIGTERM to r1" in handoff, handoff
     assert OUTAGE_CELL.search(handoff) or NO_OUTAGE_CELL.search(handoff), handoff
-    assert handoff.rstrip().endswith(" ms"), "havip's own handoff duration is missing"
+    # r3's own again, or r2's: Skew_Time separates them by a few ms, which a busy machine
+    # can erase, and r3 then preempts r2
+    recorded = RECORDED_CELL.search(handoff)
+    assert recorded is not None, "havip's own handoff duration is missing"
+    assert recorded.group(2) in (None, "r2"), handoff
     assert "r1 preempted r3" in run.summary_row("preemption")
     assert "r1 restarted" in run.summary_row("rejoin")
     assert "http://127.0.0.1:" in run.output and "/metrics" in run.output
