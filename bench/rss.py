@@ -9,7 +9,11 @@ each daemon's RSS at the first sample, the last, and the growth between the firs
 after warm-up and the last.
 
     sudo .venv/bin/python -m bench.rss [--instances 1000] [--interfaces 4] [--minutes 30]
-        [--every 60] [--advert-int 1]
+        [--every 60] [--advert-int 1] [--keep-logs DIR]
+
+A backup must stay a backup for the whole window: the report counts each backup's takeovers
+(havip's and keepalived's alike) and the run fails if any took over. `--keep-logs` keeps the
+four daemons' configurations and logs in DIR, so a takeover can be traced afterwards.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 
 from bench.cpu import (
@@ -83,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=60.0)
     parser.add_argument("--advert-int", type=float, default=1.0, help="seconds (VRRPv3)")
+    parser.add_argument(
+        "--keep-logs", type=Path, metavar="DIR", help="keep configurations and logs in DIR"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.interfaces <= MAX_INTERFACES:
         parser.error(f"--interfaces must be 1..{MAX_INTERFACES}")
@@ -95,7 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
-    with tempfile.TemporaryDirectory(prefix="havip-rss-") as tmp, ExitStack() as stack:
+    workdir: AbstractContextManager[str]
+    if args.keep_logs is not None:
+        args.keep_logs.mkdir(parents=True, exist_ok=True)
+        workdir = nullcontext(str(args.keep_logs))
+    else:
+        workdir = tempfile.TemporaryDirectory(prefix="havip-rss-")
+    with workdir as tmp, ExitStack() as stack:
         daemons: dict[str, Router] = {}
         for kind in ("havip", "keepalived"):
             for role, router in start_pair(stack, kind, args, Path(tmp)).items():
@@ -114,12 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             if elapsed >= args.minutes * 60:
                 break
             time.sleep(args.every)
-        for name, router in daemons.items():
-            role = name.split()[1]
-            unexpected = "MASTER" if role == "backup" else "BACKUP"
-            # a master enters BACKUP once at start-up; a backup must never become master
-            if role == "backup" and entered(router, unexpected):
-                raise LabError(f"{name} took over during the window: adverts lost?")
+        # a master enters BACKUP once at start-up; a backup must never become master
+        takeovers = {
+            name: entered(router, "MASTER") for name, router in daemons.items() if "backup" in name
+        }
     print(f"RSS, {args.instances} instances, {args.minutes:g} min (MiB):")
     print("| daemon | first sample | last sample | growth | growth per hour |")
     print("|---|---|---|---|---|")
@@ -131,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name} | {first / 1024:.1f} | {last / 1024:.1f} | {growth:+.2f}"
             f" | {growth / hours:+.2f} |"
         )
+    print("| backup | takeovers during the window |")
+    print("|---|---|")
+    for name, count in takeovers.items():
+        print(f"| {name} | {count} |")
+    if any(takeovers.values()):
+        raise LabError("a backup took over during the window: adverts lost?")
     return 0
 
 
