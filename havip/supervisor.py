@@ -132,6 +132,9 @@ def settings_for(
         unicast_peers=config.unicast_peers,
         awaited_trackers=awaited_trackers,
         sync_group=sync_group,
+        answer_lower_priority=not config.lower_prio_no_advert,
+        answer_higher_priority=config.higher_prio_send_advert,
+        down_timer_adverts=config.down_timer_adverts,
     )
 
 

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Interface, ip_interface
 from havip.config.diagnostics import Diagnostics, did_you_mean
 from havip.config.keepalived_keywords import (
     VIRTUAL_ADDRESS_OPTIONS_NOT_IMPLEMENTED,
+    VIRTUAL_ADDRESS_OPTIONS_REFUSED,
     VIRTUAL_ADDRESS_OPTIONS_WITH_VALUE,
 )
 from havip.config.model import IPInterface, VirtualAddress
@@ -74,6 +75,12 @@ def _read_options(
                 diagnostics.error(statement.location, f"{option}: expected a value after it")
                 return None
             options["brd" if option == "broadcast" else option] = words.pop(0)
+        elif option in VIRTUAL_ADDRESS_OPTIONS_REFUSED:
+            diagnostics.error(
+                statement.location,
+                f"virtual address option '{option}': {VIRTUAL_ADDRESS_OPTIONS_REFUSED[option]}",
+            )
+            return None
         elif option in VIRTUAL_ADDRESS_OPTIONS_NOT_IMPLEMENTED:
             if option in VIRTUAL_ADDRESS_OPTIONS_WITH_VALUE and words:
                 words.pop(0)
@@ -88,7 +95,11 @@ def _read_options(
             )
             return None
         else:
-            known = {*_OPTIONS, *VIRTUAL_ADDRESS_OPTIONS_NOT_IMPLEMENTED}
+            known = {
+                *_OPTIONS,
+                *VIRTUAL_ADDRESS_OPTIONS_NOT_IMPLEMENTED,
+                *VIRTUAL_ADDRESS_OPTIONS_REFUSED,
+            }
             diagnostics.error(
                 statement.location,
                 f"unknown option '{option}' for virtual address {text}"

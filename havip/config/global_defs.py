@@ -191,6 +191,13 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
             return
         store("v3_checksum_mode", text)
 
+    def v3_checksum_as_v2(s: Statement) -> None:
+        """keepalived's name for havip_vrrp_v3_checksum message_only: the VRRPv3-over-IPv4
+        checksum without the pseudo-header, as VRRPv2's (receiving accepts both forms)."""
+        as_v2 = read_optional_bool(s, diagnostics)
+        if as_v2 is not None:
+            store("v3_checksum_mode", "message_only" if as_v2 else "pseudo_header")
+
     handlers = {
         "router_id": router_id,
         "vrrp_version": vrrp_version,
@@ -228,11 +235,19 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         ),
         "nftables_counters": flag("nftables_counters"),
         "havip_vrrp_v3_checksum": checksum,
+        "v3_checksum_as_v2": v3_checksum_as_v2,
         "vrrp_priority": lambda s: store("process_priority", read_int(s, -20, 19, diagnostics)),
         "vrrp_rt_priority": lambda s: store("realtime_priority", read_int(s, 1, 99, diagnostics)),
         "vrrp_rlimit_rttime": rlimit_rttime,
         "vrrp_rlimit_rtime": rlimit_rttime,
         "vrrp_no_swap": flag("no_swap"),
+        "vrrp_lower_prio_no_advert": optional_bool("lower_prio_no_advert"),
+        "vrrp_higher_prio_send_advert": optional_bool("higher_prio_send_advert"),
+        "vrrp_down_timer_adverts": lambda s: store(
+            "down_timer_adverts", read_int(s, 1, 100, diagnostics)
+        ),
+        # havip always drops a unicast advert from a source not in unicast_peer
+        "vrrp_check_unicast_src": lambda s: None,
     }
     section = Section("global_defs", handlers, ignored=GLOBAL_DEFS_NOT_IMPLEMENTED)
     for block in blocks:

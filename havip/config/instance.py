@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 from havip.config.addresses import read_virtual_address
 from havip.config.diagnostics import Diagnostics, Location, did_you_mean
 from havip.config.global_defs import read_repeat, read_whole_seconds
-from havip.config.keepalived_keywords import INSTANCE_NOT_IMPLEMENTED
+from havip.config.keepalived_keywords import INSTANCE_NOT_IMPLEMENTED, INSTANCE_REFUSED
 from havip.config.model import (
     Authentication,
     GlobalDefs,
@@ -57,7 +57,8 @@ from havip.config.values import (
     read_seconds,
 )
 from havip.config.vmac_address import VmacAddress, looks_like_mac, read_vmac_address
-from havip.proto.model import Family
+from havip.proto.model import VRRP_TTL, Family
+from havip.proto.timers import DOWN_TIMER_ADVERTS
 
 AUTH_PASS_MAX = 8
 MAX_VIPS = 255
@@ -128,6 +129,10 @@ class _Draft:
     use_vmac: _Located[str | None] | None = None
     vmac_address: VmacAddress | None = None
     vmac_xmit_base: _Located[bool] | None = None
+    lower_prio_no_advert: _Located[bool | None] | None = None
+    higher_prio_send_advert: _Located[bool | None] | None = None
+    down_timer_adverts: _Located[int | None] | None = None
+    native_ipv6: Location | None = None
 
 
 class _InstanceReader:
@@ -171,10 +176,18 @@ class _InstanceReader:
                 "auth_hmac": self._auth_hmac,
                 "use_vmac": self._use_vmac,
                 "vmac_xmit_base": self._vmac_xmit_base,
+                "lower_prio_no_advert": self._lower_prio_no_advert,
+                "higher_prio_send_advert": self._higher_prio_send_advert,
+                "down_timer_adverts": self._down_timer_adverts,
+                # havip always drops a unicast advert from a source not in unicast_peer
+                "check_unicast_src": lambda s: None,
+                "unicast_ttl": self._unicast_ttl,
+                "native_ipv6": self._native_ipv6,
                 **notify,
             },
             block_keywords=frozenset(_BLOCK_KEYWORDS),
             ignored=INSTANCE_NOT_IMPLEMENTED,
+            refused=INSTANCE_REFUSED,
             repeatable=frozenset(_BLOCK_KEYWORDS),
         )
 
@@ -399,6 +412,34 @@ class _InstanceReader:
     def _notify_priority_changes(self, s: Statement) -> None:
         self.draft.notify_priority_changes = read_optional_bool(s, self.diagnostics)
 
+    def _lower_prio_no_advert(self, s: Statement) -> None:
+        self.draft.lower_prio_no_advert = _Located(
+            read_optional_bool(s, self.diagnostics), s.location
+        )
+
+    def _higher_prio_send_advert(self, s: Statement) -> None:
+        self.draft.higher_prio_send_advert = _Located(
+            read_optional_bool(s, self.diagnostics), s.location
+        )
+
+    def _unicast_ttl(self, s: Statement) -> None:
+        """Only the RFC's TTL: a peer that checks it (RFC 5798 7.1) would drop any other."""
+        ttl = read_int(s, 1, 255, self.diagnostics)
+        if ttl is not None and ttl != VRRP_TTL:
+            self.diagnostics.error(
+                s.location,
+                f"unicast_ttl {ttl}: havip sends every advert with TTL {VRRP_TTL}; other values "
+                "are not implemented (remove the line, or write 255)",
+            )
+
+    def _native_ipv6(self, s: Statement) -> None:
+        """keepalived's deprecated way to make an instance without IPv6 VIPs an IPv6 one."""
+        if no_args(s, self.diagnostics):
+            self.draft.native_ipv6 = s.location
+
+    def _down_timer_adverts(self, s: Statement) -> None:
+        self.draft.down_timer_adverts = _Located(read_int(s, 1, 100, self.diagnostics), s.location)
+
     def _use_vmac(self, s: Statement) -> None:
         """`use_vmac [NAME] [MAC]`, the two in either order (keepalived 2.2)."""
         name: str | None = None
@@ -504,6 +545,8 @@ class _Settler:
         initial_state = self.initial_state(priority, strict)
         nopreempt, preempt_delay = self.preemption(initial_state, priority, strict)
         vmac, vmac_xmit_base = self.vmac()
+        lower_prio_no_advert, higher_prio_send_advert = self.master_answers(strict)
+        down_timer_adverts = self.down_timer_adverts(strict)
         vmac_address = self.draft.vmac_address
         if not self.valid or draft.interface is None or draft.vrid is None:
             return None
@@ -548,6 +591,9 @@ class _Settler:
             vmac=vmac,
             vmac_xmit_base=vmac_xmit_base,
             vmac_mac=None if vmac_address is None else vmac_address.for_vrid(draft.vrid.value),
+            lower_prio_no_advert=lower_prio_no_advert,
+            higher_prio_send_advert=higher_prio_send_advert,
+            down_timer_adverts=down_timer_adverts,
         )
         return InstanceReading(
             instance,
@@ -556,6 +602,46 @@ class _Settler:
             draft.file_references,
             draft.process_references,
         )
+
+    def master_answers(self, strict: bool) -> tuple[bool, bool]:
+        """`lower_prio_no_advert` and `higher_prio_send_advert`, keepalived's way: unset,
+        strict mode decides (no answer to a lower priority, no last advert to a higher one,
+        as the RFC), else global_defs; set against strict mode, warned and reset."""
+        answers = []
+        for located, default, strict_value in (
+            (self.draft.lower_prio_no_advert, self.globals.lower_prio_no_advert, True),
+            (self.draft.higher_prio_send_advert, self.globals.higher_prio_send_advert, False),
+        ):
+            value = None if located is None else located.value
+            if strict and located is not None and value is not None and value != strict_value:
+                keyword = "lower_prio_no_advert" if strict_value else "higher_prio_send_advert"
+                self.warning(
+                    located.location,
+                    f"strict mode needs {keyword} {'on' if strict_value else 'off'}; reset "
+                    "(as keepalived)",
+                )
+                value = strict_value
+            if value is None:
+                value = strict_value if strict else default
+            answers.append(value)
+        return answers[0], answers[1]
+
+    def down_timer_adverts(self, strict: bool) -> int:
+        """keepalived's `down_timer_adverts`: any count but the RFC's 3 is reset in strict
+        mode."""
+        located = self.draft.down_timer_adverts
+        value = self.globals.down_timer_adverts
+        if located is not None and located.value is not None:
+            value = located.value
+        if strict and value != DOWN_TIMER_ADVERTS:
+            where = self.location if located is None else located.location
+            self.warning(
+                where,
+                f"down_timer_adverts {value} does not work with strict mode; using "
+                f"{DOWN_TIMER_ADVERTS} (as keepalived)",
+            )
+            return DOWN_TIMER_ADVERTS
+        return value
 
     def vmac(self) -> tuple[str | None, bool]:
         """The VMAC interface's name (keepalived's default `vrrp.VRID`) and vmac_xmit_base,
@@ -575,6 +661,10 @@ class _Settler:
     def family(self) -> Family:
         """The VIPs' family; without VIPs, that of the configured source or peer addresses."""
         draft = self.draft
+        if draft.native_ipv6 is not None:
+            if draft.vips and draft.vips[0].interface.version == 4:
+                self.error(draft.native_ipv6, "native_ipv6 with IPv4 virtual addresses")
+            return Family.IPV6
         if draft.vips:
             return Family(draft.vips[0].interface.version)
         for located in (draft.unicast_src_ip, draft.mcast_src_ip, *draft.unicast_peers):

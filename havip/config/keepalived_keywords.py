@@ -68,10 +68,10 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "smtp_alert_vrrp", "smtp_connect_timeout", "smtp_helo_name", "smtp_server",
         "snmp_socket", "startup_script", "startup_script_timeout", "tmp_config_directory",
         "umask", "vmac_addr_prefix", "vmac_prefix",
-        "vrrp_check_unicast_src", "vrrp_cpu_affinity", "vrrp_down_timer_adverts",
+        "vrrp_cpu_affinity",
         "vrrp_garp_extra_if", "vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat",
-        "vrrp_higher_prio_send_advert", "vrrp_ipsets", "vrrp_iptables",
-        "vrrp_lower_prio_no_advert", "vrrp_netlink_cmd_rcv_bufs",
+        "vrrp_ipsets", "vrrp_iptables",
+        "vrrp_netlink_cmd_rcv_bufs",
         "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
         "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_process_name", "vrrp_rx_bufs_multiplier",
         "vrrp_rx_bufs_policy", "vrrp_vmac_garp_intvl",
@@ -79,24 +79,38 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "dbus_no_interface_name", "iproute_etc_dir", "iproute_usr_dir", "json_dump_file",
         "json_version", "set_supplementary_groups", "snmp_rs_stats_update_interval",
         "snmp_vs_stats_update_interval", "state_dump_file", "stats_dump_file",
-        "use_symlink_paths", "v3_checksum_as_v2", "vrrp_owner_ignore_adverts",
+        "use_symlink_paths", "vrrp_owner_ignore_adverts",
     }
 )  # fmt: skip
 
 INSTANCE_NOT_IMPLEMENTED = _not_implemented(
     {
-        "check_unicast_src", "debug", "down_timer_adverts", "garp_extra_if",
-        "garp_lower_prio_delay", "garp_lower_prio_repeat", "higher_prio_send_advert",
-        "kernel_rx_buf_size", "linkbeat_use_polling", "lower_prio_no_advert",
-        "lvs_sync_daemon_interface", "mcast_dst_ip", "native_ipv6", "no_virtual_ipaddress",
-        "notify_deleted", "notify_master_rx_lower_pri", "old_unicast_checksum",
-        "promote_secondaries", "smtp_alert", "timer_expired_backup",
-        "track_bfd", "track_src_ip", "unicast_fault_no_peer", "unicast_ttl",
-        "use_ipvlan", "use_vmac_addr", "v3_checksum_as_v2", "virtual_routes",
-        "virtual_rules", "vmac_garp_intvl", "vrf",
-        "owner_ignore_adverts", "thread_timer_expired",
+        "debug", "garp_extra_if", "garp_lower_prio_delay", "garp_lower_prio_repeat",
+        "kernel_rx_buf_size", "linkbeat_use_polling", "lvs_sync_daemon_interface",
+        "no_virtual_ipaddress", "notify_deleted", "notify_master_rx_lower_pri",
+        "owner_ignore_adverts", "promote_secondaries", "smtp_alert", "thread_timer_expired",
+        "timer_expired_backup", "track_bfd", "track_src_ip", "unicast_fault_no_peer",
+        "virtual_routes", "vmac_garp_intvl",
     }
 )  # fmt: skip
+
+# What havip refuses in a vrrp_instance: run without, the router would put something else on
+# the wire than its keepalived peers expect, or forward differently as master.
+INSTANCE_REFUSED: dict[str, str] = {
+    "mcast_dst_ip": "adverts to another multicast group per instance are not implemented by "
+    "havip, and peers listening there would never hear it; vrrp_mcast_group4/6 in "
+    "global_defs set the group for every instance",
+    "old_unicast_checksum": "keepalived's pre-1.3.6 unicast checksum is not implemented by "
+    "havip; the peers that need it would drop havip's adverts",
+    "v3_checksum_as_v2": "per instance it is not implemented by havip; write v3_checksum_as_v2 "
+    "in global_defs, which havip applies to every instance",
+    "use_ipvlan": "VIPs on an ipvlan interface are not implemented by havip",
+    "use_vmac_addr": "VMACs for VIPs on other interfaces are not implemented by havip; those "
+    "VIPs would move with their interface's own MAC, not a virtual one",
+    "vrf": "VRRP inside a VRF is not implemented by havip",
+    "virtual_rules": "policy rules added by the master are not implemented by havip; without "
+    "them a havip master would not forward as a keepalived master does",
+}
 
 SYNC_GROUP_NOT_IMPLEMENTED = _not_implemented(
     {
@@ -109,9 +123,16 @@ SYNC_GROUP_NOT_IMPLEMENTED = _not_implemented(
 VIRTUAL_ADDRESS_OPTIONS_NOT_IMPLEMENTED = frozenset(
     {
         "-nodad", "autojoin", "home", "mngtmpaddr", "no_track", "noprefixroute", "peer",
-        "preferred_lft", "track_group", "use_vmac",
+        "preferred_lft", "track_group",
     }
 )  # fmt: skip
+
+# Options there that havip refuses, as INSTANCE_REFUSED.
+VIRTUAL_ADDRESS_OPTIONS_REFUSED: dict[str, str] = {
+    "use_vmac": "a VMAC for one VIP is not implemented by havip; that VIP would move with its "
+    "interface's own MAC, not a virtual one (use_vmac on the instance puts all its VIPs on "
+    "one)",
+}
 
 # Of those, the ones followed by a value (so the value is not read as another option).
 VIRTUAL_ADDRESS_OPTIONS_WITH_VALUE = frozenset({"peer", "preferred_lft", "track_group"})

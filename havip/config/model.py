@@ -183,6 +183,12 @@ class VrrpInstance:
     vmac_mac: bytes | None = None
     """use_vmac's MAC argument: the VMAC's MAC instead of the RFC's virtual MAC; None: the
     RFC's (00:00:5e:00:01:VRID, 00:00:5e:00:02:VRID for IPv6)."""
+    lower_prio_no_advert: bool = False
+    """A master does not answer a lower-priority advert (always so in strict mode)."""
+    higher_prio_send_advert: bool = False
+    """A master sends one advert before a higher-priority one overthrows it."""
+    down_timer_adverts: int = 3
+    """The master's intervals a backup waits (plus Skew_Time) before it takes over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +261,12 @@ class GlobalDefs:
     """`vrrp_rlimit_rttime`: real-time CPU microseconds between blocking calls (RLIMIT_RTTIME)."""
     no_swap: bool = False
     """`vrrp_no_swap`: lock the agent's memory (mlockall), so a page fault cannot stall it."""
+    lower_prio_no_advert: bool = False
+    """`vrrp_lower_prio_no_advert`: the instances' default for `lower_prio_no_advert`."""
+    higher_prio_send_advert: bool = False
+    """`vrrp_higher_prio_send_advert`: the default for `higher_prio_send_advert`."""
+    down_timer_adverts: int = 3
+    """`vrrp_down_timer_adverts`: the default for `down_timer_adverts`, 1 to 100."""
 
 
 @dataclass(frozen=True, slots=True)

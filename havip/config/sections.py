@@ -5,6 +5,8 @@ keepalived has there that havip does not implement. The walk applies the rules c
 sections, so each handler only reads its own value:
 - an unknown keyword is an error with a "did you mean";
 - a keepalived keyword havip lacks is one warning naming it and why, and its block is skipped;
+- a keepalived keyword havip refuses (one whose absence would change what goes on the wire or
+  where traffic goes) is an error naming it and why, so the file is not run half-understood;
 - a block where none belongs, or a missing block where one is needed, is an error;
 - a keyword given twice warns, and the last one wins (as for most keepalived keywords).
 """
@@ -26,6 +28,7 @@ class Section:
     handlers: Mapping[str, Handler]
     block_keywords: frozenset[str] = frozenset()
     ignored: Mapping[str, str] | None = None  # keyword -> why havip skips it
+    refused: Mapping[str, str] | None = None  # keyword -> why havip refuses it
     repeatable: frozenset[str] = frozenset()
 
 
@@ -59,6 +62,10 @@ def walk(section: Section, statements: Iterable[Statement], diagnostics: Diagnos
 def _report_unhandled(section: Section, statement: Statement, diagnostics: Diagnostics) -> None:
     keyword = statement.keyword
     ignored = section.ignored or {}
+    refused = section.refused or {}
+    if keyword in refused:
+        diagnostics.error(statement.location, f"{keyword} ({section.name}): {refused[keyword]}")
+        return
     if keyword in ignored:
         diagnostics.warning(
             statement.location, f"skipping {keyword} ({section.name}): {ignored[keyword]}"
@@ -71,7 +78,7 @@ def _report_unhandled(section: Section, statement: Statement, diagnostics: Diagn
             "are not implemented by havip",
         )
         return
-    known = {*section.handlers, *ignored}
+    known = {*section.handlers, *ignored, *refused}
     diagnostics.error(
         statement.location,
         f"unknown keyword '{keyword}' in {section.name}{diagnostics.did_you_mean(keyword, known)}",

@@ -7,7 +7,9 @@ touches a socket, so tests can move `now` by hand and replay a whole election in
 
 Where keepalived departs from the RFC in ways operators rely on, keepalived wins and the
 docstring says so: `state MASTER` as a start hint, `nopreempt`, `preempt_delay`, tracker
-weights, FAULT, and a master answering a lower-priority master with an immediate advert.
+weights, FAULT, `down_timer_adverts`, and a master answering a lower-priority master with an
+immediate advert (unless `lower_prio_no_advert`, which strict mode implies, as the RFC says)
+or, with `higher_prio_send_advert`, sending one last advert to a higher-priority one.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from havip.proto.model import (
     State,
 )
 from havip.proto.timers import (
+    DOWN_TIMER_ADVERTS,
     hinted_master_down_interval,
     master_down_interval,
     skew_time,
@@ -85,6 +88,15 @@ class InstanceSettings:
     sync_group: bool = False
     """In a vrrp_sync_group: a BACKUP whose down timer fires asks the group (`WantsMaster`)
     and becomes master only when the group sends it (`SyncTo`)."""
+    answer_lower_priority: bool = True
+    """A master answers a lower-priority advert with its own at once (keepalived's "forcing
+    new election"); False is keepalived's `lower_prio_no_advert` and the RFC's discard."""
+    answer_higher_priority: bool = False
+    """keepalived's `higher_prio_send_advert`: a master overthrown by a higher priority sends
+    one advert of its own before it becomes backup."""
+    down_timer_adverts: int = DOWN_TIMER_ADVERTS
+    """keepalived's `down_timer_adverts`: how many of the master's intervals (plus
+    Skew_Time) a backup waits before it takes over."""
 
 
 def effective_priority(base: int, trackers: dict[str, tuple[bool, int]]) -> int:
@@ -151,8 +163,12 @@ class VrrpInstance:
 
     @property
     def master_down_interval(self) -> float:
+        settings = self.settings
         return master_down_interval(
-            self.settings.version, self.effective_priority, self.master_interval_cs
+            settings.version,
+            self.effective_priority,
+            self.master_interval_cs,
+            settings.down_timer_adverts,
         )
 
     @property
@@ -509,8 +525,11 @@ class VrrpInstance:
         out.append(MasterConflict(source, advert.priority, won=not theirs_wins))
         if not theirs_wins:
             # keepalived's "forcing new election": answer at once, keep the schedule.
-            out.append(SendAdvert(self._advert))
+            if self.settings.answer_lower_priority:
+                out.append(SendAdvert(self._advert))
             return
+        if self.settings.answer_higher_priority:
+            out.append(SendAdvert(self._advert))
         self._clear_deadlines()
         out.append(ReleaseVips())
         self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, out)

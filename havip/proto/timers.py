@@ -19,11 +19,20 @@ def skew_time(version: int, priority: int, master_interval_cs: int) -> float:
     return (256 - priority) * master_interval_cs / 256.0 * CENTISECOND
 
 
+DOWN_TIMER_ADVERTS = 3
+"""The RFC's Master_Down_Interval counts three missed adverts (keepalived's default)."""
+
+
 @lru_cache(maxsize=1024)
-def master_down_interval(version: int, priority: int, master_interval_cs: int) -> float:
-    """Master_Down_Interval: 3 x the master's interval plus Skew_Time (cached: a backup
-    computes it for every advert it hears, from a handful of distinct arguments)."""
-    return 3 * master_interval_cs * CENTISECOND + skew_time(version, priority, master_interval_cs)
+def master_down_interval(
+    version: int, priority: int, master_interval_cs: int, adverts: int = DOWN_TIMER_ADVERTS
+) -> float:
+    """Master_Down_Interval: `adverts` (3 in the RFC; keepalived's `down_timer_adverts`)
+    times the master's interval, plus Skew_Time (cached: a backup computes it for every
+    advert it hears, from a handful of distinct arguments)."""
+    return adverts * master_interval_cs * CENTISECOND + skew_time(
+        version, priority, master_interval_cs
+    )
 
 
 def hinted_master_down_interval(version: int, master_interval_cs: int) -> float:

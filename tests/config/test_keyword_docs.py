@@ -1,6 +1,6 @@
 """docs/keepalived-keywords.md says, per section, what havip does with each keepalived keyword;
 this keeps it true: every keyword it calls supported is read by that section's reader, and its
-warned and skipped lists are exactly the code's."""
+warned, refused and skipped lists are exactly the code's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from havip.config import ConfigError, load_config
 from havip.config.keepalived_keywords import (
     GLOBAL_DEFS_NOT_IMPLEMENTED,
     INSTANCE_NOT_IMPLEMENTED,
+    INSTANCE_REFUSED,
     SKIPPED_TOP_LEVEL,
     SYNC_GROUP_NOT_IMPLEMENTED,
 )
@@ -33,7 +34,8 @@ PLACES = {
 
 
 def sections() -> dict[str, dict[str, set[str]]]:
-    """{section: {"Supported" | "Warned" | "Skipped": keywords}} as the document lists them."""
+    """{section: {"Supported" | "Warned" | "Refused" | "Skipped": keywords}} as the document
+    lists them (a table's first column, or every `keyword` of a paragraph)."""
     found: dict[str, dict[str, set[str]]] = {}
     section = part = ""
     for line in DOC.read_text().splitlines():
@@ -42,9 +44,10 @@ def sections() -> dict[str, dict[str, set[str]]]:
         elif line.startswith("### "):
             part = line[4:].strip()
         elif section and part:
-            text = line.split("|")[1] if part == "Supported" and line.startswith("|") else line
-            if part == "Supported" and not line.startswith("|"):
+            tabled = part in ("Supported", "Refused")
+            if tabled and not line.startswith("|"):
                 continue
+            text = line.split("|")[1] if tabled else line
             found.setdefault(section, {}).setdefault(part, set()).update(
                 re.findall(r"`([A-Za-z0-9_]+)`", text)
             )
@@ -60,10 +63,11 @@ def messages(text: str, tmp_path: Path) -> list[str]:
         return [str(d) for d in error.diagnostics]
 
 
-def test_the_warned_and_skipped_lists_are_the_code_s() -> None:
+def test_the_warned_refused_and_skipped_lists_are_the_code_s() -> None:
     documented = sections()
     assert documented["global_defs"]["Warned"] == set(GLOBAL_DEFS_NOT_IMPLEMENTED)
     assert documented["vrrp_instance"]["Warned"] == set(INSTANCE_NOT_IMPLEMENTED)
+    assert documented["vrrp_instance"]["Refused"] == set(INSTANCE_REFUSED)
     assert documented["vrrp_sync_group"]["Warned"] == set(SYNC_GROUP_NOT_IMPLEMENTED)
     assert documented["Top level"]["Skipped"] == set(SKIPPED_TOP_LEVEL)
 
@@ -79,3 +83,9 @@ def test_every_supported_keyword_is_read_by_its_section(
     assert not [
         m for m in said if f"unknown keyword '{keyword}'" in m or f"skipping {keyword} " in m
     ]
+
+
+@pytest.mark.parametrize("keyword", sorted(INSTANCE_REFUSED))
+def test_every_refused_keyword_is_an_error_naming_it(keyword: str, tmp_path: Path) -> None:
+    said = messages(PLACES["vrrp_instance"].replace("KW", f"{keyword} x"), tmp_path)
+    assert any(f":4: error: {keyword} (vrrp_instance VI_1): " in m for m in said), said

@@ -52,10 +52,12 @@ def test_an_lvs_section_is_skipped_with_one_warning(load_text: Load) -> None:
 
 
 def test_a_keepalived_keyword_havip_lacks_warns_by_name(load_text: Load) -> None:
-    config = load_text(_instance(f"    use_ipvlan\n    track_bfd {{\n        b1\n    }}\n{VIPS}"))
+    config = load_text(
+        _instance(f"    kernel_rx_buf_size 4096\n    track_bfd {{\n        b1\n    }}\n{VIPS}")
+    )
     reason = "havip does not implement this keepalived keyword"
     assert _warnings(config) == [
-        (4, f"skipping use_ipvlan (vrrp_instance VI_1): {reason}"),
+        (4, f"skipping kernel_rx_buf_size (vrrp_instance VI_1): {reason}"),
         (5, f"skipping track_bfd (vrrp_instance VI_1): {reason}"),
     ]
     assert len(config.instances) == 1

@@ -340,6 +340,39 @@ def test_master_answers_a_lower_priority_master_at_once_and_keeps_its_rhythm() -
     assert instance.get_timer() == due
 
 
+def test_a_master_that_does_not_answer_lower_priorities_only_records_the_conflict() -> None:
+    """lower_prio_no_advert (strict mode's rule; RFC 5798 6.4.3 discards the advert): no
+    extra advert, so the lower master learns of us at our next scheduled one."""
+    instance = master(priority=200, answer_lower_priority=False)
+    due = instance.get_timer()
+    assert due is not None
+    out = instance.handle(AdvertReceived(advert(100), PEER), due - 0.5)
+    assert kinds(out) == [PeerHeard, MasterConflict]
+    assert instance.state is State.MASTER and instance.get_timer() == due
+
+
+def test_a_master_may_send_one_last_advert_to_a_higher_priority() -> None:
+    """higher_prio_send_advert: the advert (ours, at our priority) goes before the VIPs."""
+    instance = master(priority=100, answer_higher_priority=True)
+    out = instance.handle(AdvertReceived(advert(200), PEER), 20.0)
+    assert kinds(out) == [PeerHeard, MasterConflict, SendAdvert, ReleaseVips, StateChanged]
+    sent = out[2]
+    assert isinstance(sent, SendAdvert) and sent.advert.priority == 100
+    assert instance.state is State.BACKUP
+
+
+def test_down_timer_adverts_sets_how_many_intervals_a_backup_waits() -> None:
+    instance = started(priority=100, down_timer_adverts=5)
+    instance.handle(AdvertReceived(advert(200), PEER), 1.0)
+    expected = 5 * 1.0 + skew_time(3, 100, 100)
+    assert instance.master_down_interval == pytest.approx(expected)
+    assert instance.get_timer() == pytest.approx(1.0 + expected)
+    assert instance.handle_timer(1.0 + expected - 0.01) == []
+    assert instance.state is State.BACKUP
+    instance.handle_timer(1.0 + expected)
+    assert instance.state is State.MASTER
+
+
 def test_master_answers_priority_zero_with_an_immediate_advert() -> None:
     instance = master()
     out = instance.handle(AdvertReceived(advert(0), PEER), 20.0)
