@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from havip.config.model import VirtualRoute
 from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.observer import (
@@ -49,6 +50,16 @@ class ChangeVips:
     runtime: InstanceRuntime
     op: Literal["add", "remove"]
     specs: tuple[VipSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRoutes:
+    """virtual_routes: add a master's routes (after its VIPs, which may be their source) or
+    remove them (before its VIPs go)."""
+
+    runtime: InstanceRuntime
+    op: Literal["add", "remove"]
+    routes: tuple[VirtualRoute, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +160,7 @@ Effect = (
     Stepped
     | Transmit
     | ChangeVips
+    | ChangeRoutes
     | Firewall
     | Announce
     | TakeoverDone

@@ -111,6 +111,20 @@ class Executor:
             VipsChanged(effect.runtime, effect.op, changed, failures, began, trio.current_time())
         )
 
+    def change_routes(self, effect: fx.ChangeRoutes) -> None:
+        """virtual_routes, logged; a failure is logged and the instance carries on (as
+        keepalived does), its VIPs held."""
+        name = effect.runtime.name
+        if effect.op == "add":
+            changed, failures = self.net.add_routes(effect.routes)
+        else:
+            changed, failures = self.net.remove_routes(effect.routes)
+        if changed:
+            verb = "adding" if effect.op == "add" else "removing"
+            log.info("(%s) %s virtual routes: %s", name, verb, "; ".join(changed))
+        for failure in failures:
+            log.error("(%s) cannot %s virtual route %s", name, effect.op, failure)
+
     def firewall(self, effect: fx.Firewall) -> None:
         """no_accept drop rules, logged in keepalived's words; a failure is logged, and the
         VIPs are still added (keepalived carries on likewise)."""

@@ -17,10 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from havip.config.model import LoadedConfig, TrackedInterface
+from havip.config.model import LoadedConfig, TrackedInterface, VirtualRoute
 from havip.config.model import VrrpInstance as InstanceConfig
 from havip.effects import (
     Announce,
+    ChangeRoutes,
     ChangeVips,
     CloseEndpoint,
     CreateVmac,
@@ -268,8 +269,11 @@ class Supervisor:
         return [self._create(c).runtime for c in self.config.instances]
 
     def remove_leftovers(self) -> None:
-        """After a crash, remove the VIPs a previous havip left (tagged as havip's)."""
+        """After a crash, remove the VIPs and routes a previous havip left (tagged as havip's)."""
         for driven in self.driven.values():
+            if driven.config.virtual_routes:
+                routes = driven.config.virtual_routes
+                self.effects.append(ChangeRoutes(driven.runtime, "remove", routes))
             for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
                 link = self.links.get(device)
                 if link is not None:
@@ -471,11 +475,14 @@ class Supervisor:
         changed = []
         for old, config in pairs:
             driven = self.driven[old.name]
+            was_master = driven.machine.state is State.MASTER
             changed.append(self._reconfigure(driven, config))
             if driven.endpoint is not None and driven.endpoint in self._endpoints:
                 self._endpoints[driven.endpoint].window = None
             settings = self._settings(config)
             self._feed(driven, Reconfigure(settings, self._tracker_names(driven)), now)
+            if was_master:
+                self._reroute(driven, old.virtual_routes)
             driven.retired_specs = ()
             self._feed_links(driven, now)
         return changed
@@ -606,7 +613,11 @@ class Supervisor:
             elif isinstance(output, InstallVips):
                 self._firewall(driven, "block", driven.vip_specs)  # before they are reachable
                 effects.append(ChangeVips(runtime, "add", driven.vip_specs))
+                if driven.config.virtual_routes:  # after the VIPs: one may be a route's source
+                    effects.append(ChangeRoutes(runtime, "add", driven.config.virtual_routes))
             elif isinstance(output, ReleaseVips):
+                if driven.config.virtual_routes:
+                    effects.append(ChangeRoutes(runtime, "remove", driven.config.virtual_routes))
                 effects.append(ChangeVips(runtime, "remove", driven.vip_specs))
                 self._firewall(driven, "unblock", driven.vip_specs)
                 for pacer in self._pacers.values():
@@ -665,6 +676,17 @@ class Supervisor:
         ):
             effect = driven.transmit = Transmit(key, driven.runtime, source, driven.encoded, via)
         self.effects.append(effect)
+
+    def _reroute(self, driven: Driven, before: tuple[VirtualRoute, ...]) -> None:
+        """A master's routes changed by reload: remove the retired (whatever its state now),
+        and add the new if it is still master (a new master added them all)."""
+        now_routes = driven.config.virtual_routes
+        retired = tuple(r for r in before if r not in now_routes)
+        if retired:
+            self.effects.append(ChangeRoutes(driven.runtime, "remove", retired))
+        fresh = tuple(r for r in now_routes if r not in before)
+        if fresh and driven.machine.state is State.MASTER:
+            self.effects.append(ChangeRoutes(driven.runtime, "add", fresh))
 
     def _update_vips(self, driven: Driven, update: UpdateVips) -> None:
         """A master's VIPs changed by reload: remove the retired, add the new, keep the rest."""

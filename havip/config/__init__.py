@@ -22,6 +22,7 @@ from havip.config.model import (
     TrackedScript,
     TrackFile,
     VirtualAddress,
+    VirtualRoute,
     VrrpInstance,
     VrrpScript,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "TrackedInterface",
     "TrackedScript",
     "VirtualAddress",
+    "VirtualRoute",
     "VrrpInstance",
     "VrrpScript",
     "load_config",

@@ -33,9 +33,11 @@ from havip.config.model import (
     TrackedProcess,
     TrackedScript,
     VirtualAddress,
+    VirtualRoute,
     VrrpInstance,
 )
 from havip.config.parser import Statement
+from havip.config.routes import read_virtual_route
 from havip.config.scripts import read_notify
 from havip.config.sections import Section, walk
 from havip.config.tracking import (
@@ -133,6 +135,7 @@ class _Draft:
     higher_prio_send_advert: _Located[bool | None] | None = None
     down_timer_adverts: _Located[int | None] | None = None
     native_ipv6: Location | None = None
+    virtual_routes: list[VirtualRoute] = field(default_factory=list)
 
 
 class _InstanceReader:
@@ -183,6 +186,7 @@ class _InstanceReader:
                 "check_unicast_src": lambda s: None,
                 "unicast_ttl": self._unicast_ttl,
                 "native_ipv6": self._native_ipv6,
+                "virtual_routes": self._virtual_routes,
                 **notify,
             },
             block_keywords=frozenset(_BLOCK_KEYWORDS),
@@ -422,6 +426,18 @@ class _InstanceReader:
             read_optional_bool(s, self.diagnostics), s.location
         )
 
+    def _virtual_routes(self, s: Statement) -> None:
+        for line in s.block or ():
+            route = read_virtual_route(line, self.diagnostics)
+            if route is None:
+                continue
+            if route in self.draft.virtual_routes:
+                self.diagnostics.warning(
+                    line.location, f"route {route} is listed twice; the first one is used"
+                )
+                continue
+            self.draft.virtual_routes.append(route)
+
     def _unicast_ttl(self, s: Statement) -> None:
         """Only the RFC's TTL: a peer that checks it (RFC 5798 7.1) would drop any other."""
         ttl = read_int(s, 1, 255, self.diagnostics)
@@ -484,6 +500,7 @@ _BLOCK_KEYWORDS = (
     "track_script",
     "track_file",
     "track_process",
+    "virtual_routes",
 )
 
 
@@ -594,6 +611,7 @@ class _Settler:
             lower_prio_no_advert=lower_prio_no_advert,
             higher_prio_send_advert=higher_prio_send_advert,
             down_timer_adverts=down_timer_adverts,
+            virtual_routes=tuple(draft.virtual_routes),
         )
         return InstanceReading(
             instance,

@@ -90,7 +90,7 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
         "no_virtual_ipaddress", "notify_deleted", "notify_master_rx_lower_pri",
         "owner_ignore_adverts", "promote_secondaries", "smtp_alert", "thread_timer_expired",
         "timer_expired_backup", "track_bfd", "track_src_ip", "unicast_fault_no_peer",
-        "virtual_routes", "vmac_garp_intvl",
+        "vmac_garp_intvl",
     }
 )  # fmt: skip
 

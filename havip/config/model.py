@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
 from typing import Literal
 
 from havip.config.diagnostics import Diagnostic, Location
@@ -17,6 +24,8 @@ from havip.proto.model import Family
 
 IPAddress = IPv4Address | IPv6Address
 IPInterface = IPv4Interface | IPv6Interface
+IPNetwork = IPv4Network | IPv6Network
+RouteType = Literal["unicast", "blackhole", "unreachable", "prohibit", "throw"]
 InitialState = Literal["MASTER", "BACKUP"]
 ChecksumModeName = Literal["pseudo_header", "message_only"]
 ParamMatch = Literal["none", "exact", "partial", "initial"]
@@ -36,6 +45,43 @@ class VirtualAddress:
     scope: str | None
     broadcast: IPv4Address | None
     location: Location = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualRoute:
+    """One line of virtual_routes: a route the master adds and removes, as `ip route` would.
+
+    `table` is the kernel's number (main is 254); `scope` a name or None for the kernel's
+    default; `kind` the route type (a `unicast` route needs `via` or `device`)."""
+
+    destination: IPNetwork
+    via: IPAddress | None = None
+    device: str | None = None
+    source: IPAddress | None = None
+    table: int | None = None
+    metric: int | None = None
+    scope: str | None = None
+    kind: RouteType = "unicast"
+    onlink: bool = False
+    location: Location | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        """As `ip route` prints it, for logs."""
+        words: list[str] = [] if self.kind == "unicast" else [self.kind]
+        words.append("default" if self.destination.prefixlen == 0 else str(self.destination))
+        for name, value in (
+            ("via", self.via),
+            ("dev", self.device),
+            ("src", self.source),
+            ("table", self.table),
+            ("metric", self.metric),
+            ("scope", self.scope),
+        ):
+            if value is not None:
+                words += [name, str(value)]
+        if self.onlink:
+            words.append("onlink")
+        return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +235,8 @@ class VrrpInstance:
     """A master sends one advert before a higher-priority one overthrows it."""
     down_timer_adverts: int = 3
     """The master's intervals a backup waits (plus Skew_Time) before it takes over."""
+    virtual_routes: tuple[VirtualRoute, ...] = ()
+    """Routes the master adds after its VIPs, and removes before them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,12 +78,16 @@ class Netlink:
         self.ipr.close()
         self._writer.close()
 
+    def index(self, name: str) -> int | None:
+        """The index of the interface called `name`, or None if it does not exist."""
+        indexes = self.ipr.link_lookup(ifname=name)
+        return indexes[0] if indexes else None
+
     def link(self, name: str) -> LinkInfo | None:
         """The interface called `name`, or None if it does not exist."""
-        indexes = self.ipr.link_lookup(ifname=name)
-        if not indexes:
+        index = self.index(name)
+        if index is None:
             return None
-        index = indexes[0]
         links = self.ipr.get_links(index)
         if not links:
             return None

@@ -17,12 +17,14 @@ from typing import Protocol
 
 import trio
 
+from havip.config.model import VirtualRoute
 from havip.net.announce import Announcer
 from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 from havip.net.framesend import FrameSender, NotEthernet
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.ring import VrrpRing
+from havip.net.routes import RouteResult, RouteWriter
 from havip.net.timerfd import TimerFd
 from havip.net.viprecord import VipRecord
 from havip.net.vmac import Vmacs
@@ -89,6 +91,12 @@ class Net(Protocol):
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         """Send one gratuitous ARP / unsolicited NA per address; return how many went out."""
+
+    def add_routes(self, routes: Sequence[VirtualRoute]) -> RouteResult:
+        """Add virtual routes as havip's; one already there counts as added."""
+
+    def remove_routes(self, routes: Sequence[VirtualRoute]) -> RouteResult:
+        """Remove the virtual routes havip added (never an operator's); the ones removed."""
 
     def create_vmac(self, base: LinkInfo, name: str, mac: bytes, family: Family) -> None:
         """A VMAC interface `name` with `mac` on `base` for `family`, up (removed on close).
@@ -202,6 +210,7 @@ class SystemNet:
 
     def __init__(self, record: Path | None = None) -> None:
         self._netlink = Netlink(VipRecord(record) if record is not None else None)
+        self._routes = RouteWriter(self._netlink.ipr, self._netlink.index)
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
         self._firewall: NftFirewall | None = None
@@ -231,6 +240,12 @@ class SystemNet:
 
     def remove_recorded(self) -> VipResult:
         return self._netlink.remove_recorded()
+
+    def add_routes(self, routes: Sequence[VirtualRoute]) -> RouteResult:
+        return self._routes.add(routes)
+
+    def remove_routes(self, routes: Sequence[VirtualRoute]) -> RouteResult:
+        return self._routes.remove(routes)
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         announcer = self._announcers.get(device)

@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv6Address
 import trio
 import trio.testing
 
+from havip.config.model import VirtualRoute
 from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.net.vrrpsock import Datagram
@@ -143,7 +144,10 @@ class FakeNet:
         self.vips: dict[int, set[str]] = {}
         self.vip_changes: list[tuple[float, str, tuple[str, ...]]] = []
         self.calls: list[str] = []
-        """The VIP calls in order: "add", "release", "announce", "record"."""
+        """The VIP and route calls in order: "add", "release", "announce", "record",
+        "add_routes", "remove_routes"."""
+        self.routes: set[str] = set()
+        """The virtual routes held now, as text."""
         self.announced: list[tuple[str, tuple[IPAddress, ...]]] = []
         self.frames: list[tuple[float, str, IPAddress]] = []
         self.blocked: set[str] = set()
@@ -219,6 +223,18 @@ class FakeNet:
 
     def save_vip_record(self) -> None:
         self.calls.append("record")
+
+    def add_routes(self, routes: Sequence[VirtualRoute]) -> tuple[list[str], list[str]]:
+        added = [str(route) for route in routes]
+        self.calls.append("add_routes")
+        self.routes.update(added)
+        return added, []
+
+    def remove_routes(self, routes: Sequence[VirtualRoute]) -> tuple[list[str], list[str]]:
+        removed = [str(route) for route in routes if str(route) in self.routes]
+        self.calls.append("remove_routes")
+        self.routes.difference_update(removed)
+        return removed, []
 
     def block_vips(self, table: FirewallTable, addresses: Sequence[IPAddress]) -> list[str]:
         new = [str(a) for a in addresses if str(a) not in self.blocked]

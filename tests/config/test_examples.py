@@ -29,7 +29,6 @@ def test_every_example_names_its_origin_on_the_first_line() -> None:
         ("keepalived.conf.vrrp.scripts", ["VI_1", "VI_2", "VI_3"]),
         ("keepalived.conf.sample", ["VI_1"]),
         ("keepalived.conf.track_interface", ["VI_1"]),
-        ("keepalived.conf.vrrp.routes", ["VI_1"]),
     ],
 )
 def test_sample_loads_with_its_instances(name: str, instances: list[str]) -> None:
@@ -100,15 +99,25 @@ def test_sync_samples_group_instances() -> None:
     assert scripts.instances[0].notify_fault == "/usr/local/bin/vrrp.sh  FAULT  VI_1"
 
 
-def test_route_samples_skip_static_and_virtual_routes() -> None:
-    for name, lines in (
-        ("keepalived.conf.track_interface", [8, 29]),
-        ("keepalived.conf.vrrp.routes", [8, 26]),
-    ):
-        config = _load(name)
-        assert [w.location.line for w in config.warnings] == lines
-        vi1 = config.instances[0]
-        assert [v.device for v in vi1.vips] == [None, "eth1", "eth2"]
+def test_the_track_interface_sample_reads_its_virtual_routes_and_skips_static_ones() -> None:
+    config = _load("keepalived.conf.track_interface")
+    assert [w.location.line for w in config.warnings] == [8]  # static_routes
+    vi1 = config.instances[0]
+    assert [v.device for v in vi1.vips] == [None, "eth1", "eth2"]
+    assert [str(route) for route in vi1.virtual_routes] == [
+        "192.168.110.0/24 via 192.168.200.254 dev eth1",
+        "192.168.111.0/24 dev eth2",
+        "192.168.112.0/24 via 192.168.100.254",
+    ]
+
+
+def test_the_routes_sample_is_refused_for_its_multipath_route_only() -> None:
+    """keepalived reads `via A or B` as a multipath route (and says it is deprecated)."""
+    with pytest.raises(ConfigError) as raised:
+        _load("keepalived.conf.vrrp.routes")
+    assert [(d.location.line, d.message) for d in raised.value.diagnostics] == [
+        (31, "virtual route: 'or' (multipath routes) is not implemented by havip"),
+    ]
 
 
 def test_lvs_syncd_sample_is_rejected_for_its_sync_group_without_group_block() -> None:

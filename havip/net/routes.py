@@ -1,0 +1,94 @@
+"""A master's virtual routes through rtnetlink (pyroute2).
+
+Every route havip adds carries its own protocol number, as its VIPs carry their own address
+tag: removing a route names that protocol, so the kernel deletes only a route havip added and
+never an operator's route to the same destination. A route that is already there (the
+operator's, or a crashed run's) counts as present and is left alone on the way in.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from havip.config.model import VirtualRoute
+
+HAVIP_ROUTE_PROTO = 0x76
+"""The rtm_protocol of havip's routes ('v', as its address tag); keepalived's is 18."""
+RTNH_F_ONLINK = 4
+SCOPES = {"global": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+ROUTE_TYPES = {"unicast": 1, "blackhole": 6, "unreachable": 7, "prohibit": 8, "throw": 9}
+
+RouteResult = tuple[list[str], list[str]]
+"""(the routes changed, as text; what failed and why)."""
+
+
+class RouteWriter:
+    """Adds and removes virtual routes; `index_of` names an interface's index (None: gone)."""
+
+    def __init__(self, ipr: IPRoute, index_of: Callable[[str], int | None]) -> None:
+        self._ipr = ipr
+        self._index_of = index_of
+
+    def add(self, routes: Sequence[VirtualRoute]) -> RouteResult:
+        """Add each route; one already there counts as added (it is not ours to replace)."""
+        return self._apply("add", routes, ignore=errno.EEXIST)
+
+    def remove(self, routes: Sequence[VirtualRoute]) -> RouteResult:
+        """Remove each route havip added; the ones actually removed are reported."""
+        return self._apply("del", routes, ignore=errno.ESRCH)
+
+    def _apply(self, command: str, routes: Sequence[VirtualRoute], ignore: int) -> RouteResult:
+        changed: list[str] = []
+        failures: list[str] = []
+        for route in routes:
+            request = self._request(route, command)
+            if request is None:
+                failures.append(f"{route}: no interface {route.device}")
+                continue
+            try:
+                self._ipr.route(command, **request)
+            except NetlinkError as error:
+                if error.code != ignore:
+                    failures.append(f"{route}: {os.strerror(error.code)}")
+                elif command == "add":
+                    changed.append(str(route))
+                continue
+            changed.append(str(route))
+        return changed, failures
+
+    def _request(self, route: VirtualRoute, command: str) -> dict[str, Any] | None:
+        """The route as pyroute2 takes it. Without a scope, `ip route`'s: link for a route
+        with a device and no gateway when adding, and any (nowhere) when removing."""
+        request: dict[str, Any] = {
+            "dst": str(route.destination),
+            "family": 2 if route.destination.version == 4 else 10,
+            "proto": HAVIP_ROUTE_PROTO,
+            "type": ROUTE_TYPES[route.kind],
+            "table": 254 if route.table is None else route.table,
+        }
+        if route.device is not None:
+            index = self._index_of(route.device)
+            if index is None:
+                return None
+            request["oif"] = index
+        if route.via is not None:
+            request["gateway"] = str(route.via)
+        if route.source is not None:
+            request["prefsrc"] = str(route.source)
+        if route.metric is not None:
+            request["priority"] = route.metric
+        if route.scope is not None:
+            request["scope"] = SCOPES[route.scope]
+        elif command == "del":
+            request["scope"] = SCOPES["nowhere"]
+        elif route.kind == "unicast" and route.via is None:
+            request["scope"] = SCOPES["link"]
+        if route.onlink:
+            request["flags"] = RTNH_F_ONLINK
+        return request
