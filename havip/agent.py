@@ -335,8 +335,8 @@ class Agent:
             self._receivers.close(effect.key)
         elif isinstance(effect, fx.RearmPacer):
             self._timers.set(effect.key, effect.deadline)
-        elif isinstance(effect, fx.ChangeRoutes):
-            self._executor.change_routes(effect)
+        elif isinstance(effect, fx.ChangeRouting):
+            self._executor.change_routing(effect)
         elif isinstance(effect, fx.RemoveLeftovers):
             self._executor.remove_leftovers(effect)
         elif isinstance(effect, fx.CreateVmac):

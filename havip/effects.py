@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from havip.config.model import VirtualRoute
+from havip.config.model import VirtualRoute, VirtualRule
 from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.observer import (
@@ -53,13 +53,15 @@ class ChangeVips:
 
 
 @dataclass(frozen=True, slots=True)
-class ChangeRoutes:
-    """virtual_routes: add a master's routes (after its VIPs, which may be their source) or
-    remove them (before its VIPs go)."""
+class ChangeRouting:
+    """virtual_routes and virtual_rules: add a master's routes and then its rules (after its
+    VIPs, which may be a route's source), or remove its rules and then its routes (before its
+    VIPs go), as keepalived orders them."""
 
     runtime: InstanceRuntime
     op: Literal["add", "remove"]
     routes: tuple[VirtualRoute, ...]
+    rules: tuple[VirtualRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +162,7 @@ Effect = (
     Stepped
     | Transmit
     | ChangeVips
-    | ChangeRoutes
+    | ChangeRouting
     | Firewall
     | Announce
     | TakeoverDone

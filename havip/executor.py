@@ -111,19 +111,28 @@ class Executor:
             VipsChanged(effect.runtime, effect.op, changed, failures, began, trio.current_time())
         )
 
-    def change_routes(self, effect: fx.ChangeRoutes) -> None:
-        """virtual_routes, logged; a failure is logged and the instance carries on (as
-        keepalived does), its VIPs held."""
-        name = effect.runtime.name
+    def change_routing(self, effect: fx.ChangeRouting) -> None:
+        """virtual_routes and virtual_rules, logged; a failure is logged and the instance
+        carries on (as keepalived does), its VIPs held."""
+        net = self.net
         if effect.op == "add":
-            changed, failures = self.net.add_routes(effect.routes)
+            self._routing_report(effect, "route", net.add_routes(effect.routes))
+            self._routing_report(effect, "rule", net.add_rules(effect.rules))
         else:
-            changed, failures = self.net.remove_routes(effect.routes)
+            self._routing_report(effect, "rule", net.remove_rules(effect.rules))
+            self._routing_report(effect, "route", net.remove_routes(effect.routes))
+
+    @staticmethod
+    def _routing_report(
+        effect: fx.ChangeRouting, kind: str, result: tuple[list[str], list[str]]
+    ) -> None:
+        name = effect.runtime.name
+        changed, failures = result
         if changed:
             verb = "adding" if effect.op == "add" else "removing"
-            log.info("(%s) %s virtual routes: %s", name, verb, "; ".join(changed))
+            log.info("(%s) %s virtual %ss: %s", name, verb, kind, "; ".join(changed))
         for failure in failures:
-            log.error("(%s) cannot %s virtual route %s", name, effect.op, failure)
+            log.error("(%s) cannot %s virtual %s %s", name, effect.op, kind, failure)
 
     def firewall(self, effect: fx.Firewall) -> None:
         """no_accept drop rules, logged in keepalived's words; a failure is logged, and the

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from havip.config.model import LoadedConfig, TrackedInterface, VirtualRoute
+from havip.config.model import LoadedConfig, TrackedInterface
 from havip.config.model import VrrpInstance as InstanceConfig
 from havip.effects import (
     Announce,
-    ChangeRoutes,
+    ChangeRouting,
     ChangeVips,
     CloseEndpoint,
     CreateVmac,
@@ -139,6 +139,13 @@ def settings_for(
     )
 
 
+def routing(config: InstanceConfig, runtime: InstanceRuntime) -> ChangeRouting | None:
+    """What a master of `config` adds after its VIPs (removed as `replace(..., op=...)`)."""
+    if not config.virtual_routes and not config.virtual_rules:
+        return None
+    return ChangeRouting(runtime, "add", config.virtual_routes, config.virtual_rules)
+
+
 def vip_specs(config: InstanceConfig) -> tuple[VipSpec, ...]:
     """Every address the instance adds when master, as netlink needs them."""
     return tuple(
@@ -165,6 +172,8 @@ class Driven:
     config: InstanceConfig
     runtime: InstanceRuntime
     vip_specs: tuple[VipSpec, ...]
+    routing: ChangeRouting | None
+    """The routes and rules a master adds (None: it has none)."""
     retired_specs: tuple[VipSpec, ...] = ()
     """The VIP specs before an in-place reload, for the VIPs it removes."""
     endpoint: EndpointKey | None = None
@@ -271,9 +280,8 @@ class Supervisor:
     def remove_leftovers(self) -> None:
         """After a crash, remove the VIPs and routes a previous havip left (tagged as havip's)."""
         for driven in self.driven.values():
-            if driven.config.virtual_routes:
-                routes = driven.config.virtual_routes
-                self.effects.append(ChangeRoutes(driven.runtime, "remove", routes))
+            if driven.routing is not None:
+                self.effects.append(replace(driven.routing, op="remove"))
             for device in dict.fromkeys(spec.device for spec in driven.vip_specs):
                 link = self.links.get(device)
                 if link is not None:
@@ -482,7 +490,7 @@ class Supervisor:
             settings = self._settings(config)
             self._feed(driven, Reconfigure(settings, self._tracker_names(driven)), now)
             if was_master:
-                self._reroute(driven, old.virtual_routes)
+                self._reroute(driven, old)
             driven.retired_specs = ()
             self._feed_links(driven, now)
         return changed
@@ -508,7 +516,7 @@ class Supervisor:
             machine=VrrpInstance(settings),
             sync_group=self._group_of(config.name),
         )
-        driven = Driven(config, runtime, vip_specs(config))
+        driven = Driven(config, runtime, vip_specs(config), routing(config, runtime))
         self.driven[config.name] = driven
         return driven
 
@@ -516,6 +524,7 @@ class Supervisor:
         driven.retired_specs = driven.vip_specs
         driven.config = config
         driven.vip_specs = vip_specs(config)
+        driven.routing = routing(config, driven.runtime)
         driven.encoded_for = None
         runtime = driven.runtime
         runtime.vips = tuple(sorted(str(v.interface.ip) for v in config.vips))
@@ -613,11 +622,11 @@ class Supervisor:
             elif isinstance(output, InstallVips):
                 self._firewall(driven, "block", driven.vip_specs)  # before they are reachable
                 effects.append(ChangeVips(runtime, "add", driven.vip_specs))
-                if driven.config.virtual_routes:  # after the VIPs: one may be a route's source
-                    effects.append(ChangeRoutes(runtime, "add", driven.config.virtual_routes))
+                if driven.routing is not None:  # after the VIPs: one may be a route's source
+                    effects.append(driven.routing)
             elif isinstance(output, ReleaseVips):
-                if driven.config.virtual_routes:
-                    effects.append(ChangeRoutes(runtime, "remove", driven.config.virtual_routes))
+                if driven.routing is not None:
+                    effects.append(replace(driven.routing, op="remove"))
                 effects.append(ChangeVips(runtime, "remove", driven.vip_specs))
                 self._firewall(driven, "unblock", driven.vip_specs)
                 for pacer in self._pacers.values():
@@ -677,16 +686,26 @@ class Supervisor:
             effect = driven.transmit = Transmit(key, driven.runtime, source, driven.encoded, via)
         self.effects.append(effect)
 
-    def _reroute(self, driven: Driven, before: tuple[VirtualRoute, ...]) -> None:
-        """A master's routes changed by reload: remove the retired (whatever its state now),
-        and add the new if it is still master (a new master added them all)."""
-        now_routes = driven.config.virtual_routes
-        retired = tuple(r for r in before if r not in now_routes)
-        if retired:
-            self.effects.append(ChangeRoutes(driven.runtime, "remove", retired))
-        fresh = tuple(r for r in now_routes if r not in before)
-        if fresh and driven.machine.state is State.MASTER:
-            self.effects.append(ChangeRoutes(driven.runtime, "add", fresh))
+    def _reroute(self, driven: Driven, old: InstanceConfig) -> None:
+        """A master's routes or rules changed by reload: remove the retired (whatever its
+        state now), and add the new if it is still master (a new master added them all)."""
+        new = driven.config
+        retired = ChangeRouting(
+            driven.runtime,
+            "remove",
+            tuple(r for r in old.virtual_routes if r not in new.virtual_routes),
+            tuple(r for r in old.virtual_rules if r not in new.virtual_rules),
+        )
+        if retired.routes or retired.rules:
+            self.effects.append(retired)
+        fresh = ChangeRouting(
+            driven.runtime,
+            "add",
+            tuple(r for r in new.virtual_routes if r not in old.virtual_routes),
+            tuple(r for r in new.virtual_rules if r not in old.virtual_rules),
+        )
+        if (fresh.routes or fresh.rules) and driven.machine.state is State.MASTER:
+            self.effects.append(fresh)
 
     def _update_vips(self, driven: Driven, update: UpdateVips) -> None:
         """A master's VIPs changed by reload: remove the retired, add the new, keep the rest."""

@@ -23,6 +23,7 @@ from havip.config.model import (
     TrackFile,
     VirtualAddress,
     VirtualRoute,
+    VirtualRule,
     VrrpInstance,
     VrrpScript,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "TrackedScript",
     "VirtualAddress",
     "VirtualRoute",
+    "VirtualRule",
     "VrrpInstance",
     "VrrpScript",
     "load_config",

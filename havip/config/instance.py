@@ -34,10 +34,12 @@ from havip.config.model import (
     TrackedScript,
     VirtualAddress,
     VirtualRoute,
+    VirtualRule,
     VrrpInstance,
 )
 from havip.config.parser import Statement
 from havip.config.routes import read_virtual_route
+from havip.config.rules import read_virtual_rule
 from havip.config.scripts import read_notify
 from havip.config.sections import Section, walk
 from havip.config.tracking import (
@@ -90,6 +92,9 @@ class _Located(Generic[T]):
     location: Location
 
 
+_Routing = TypeVar("_Routing", VirtualRoute, VirtualRule)
+
+
 @dataclass(slots=True)
 class _Draft:
     written: set[str] = field(default_factory=set)
@@ -136,6 +141,7 @@ class _Draft:
     down_timer_adverts: _Located[int | None] | None = None
     native_ipv6: Location | None = None
     virtual_routes: list[VirtualRoute] = field(default_factory=list)
+    virtual_rules: list[VirtualRule] = field(default_factory=list)
 
 
 class _InstanceReader:
@@ -187,6 +193,7 @@ class _InstanceReader:
                 "unicast_ttl": self._unicast_ttl,
                 "native_ipv6": self._native_ipv6,
                 "virtual_routes": self._virtual_routes,
+                "virtual_rules": self._virtual_rules,
                 **notify,
             },
             block_keywords=frozenset(_BLOCK_KEYWORDS),
@@ -429,14 +436,24 @@ class _InstanceReader:
     def _virtual_routes(self, s: Statement) -> None:
         for line in s.block or ():
             route = read_virtual_route(line, self.diagnostics)
-            if route is None:
-                continue
-            if route in self.draft.virtual_routes:
-                self.diagnostics.warning(
-                    line.location, f"route {route} is listed twice; the first one is used"
-                )
-                continue
-            self.draft.virtual_routes.append(route)
+            self._once("route", route, self.draft.virtual_routes)
+
+    def _virtual_rules(self, s: Statement) -> None:
+        for line in s.block or ():
+            rule = read_virtual_rule(line, self.diagnostics)
+            self._once("rule", rule, self.draft.virtual_rules)
+
+    def _once(self, kind: str, item: _Routing | None, items: list[_Routing]) -> None:
+        """Add a route or rule, warning (and keeping the first) when it is listed again."""
+        if item is None:
+            return
+        if item in items:
+            assert item.location is not None
+            self.diagnostics.warning(
+                item.location, f"{kind} {item} is listed twice; the first one is used"
+            )
+            return
+        items.append(item)
 
     def _unicast_ttl(self, s: Statement) -> None:
         """Only the RFC's TTL: a peer that checks it (RFC 5798 7.1) would drop any other."""
@@ -501,6 +518,7 @@ _BLOCK_KEYWORDS = (
     "track_file",
     "track_process",
     "virtual_routes",
+    "virtual_rules",
 )
 
 
@@ -612,6 +630,7 @@ class _Settler:
             higher_prio_send_advert=higher_prio_send_advert,
             down_timer_adverts=down_timer_adverts,
             virtual_routes=tuple(draft.virtual_routes),
+            virtual_rules=tuple(draft.virtual_rules),
         )
         return InstanceReading(
             instance,

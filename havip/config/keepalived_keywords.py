@@ -108,8 +108,6 @@ INSTANCE_REFUSED: dict[str, str] = {
     "use_vmac_addr": "VMACs for VIPs on other interfaces are not implemented by havip; those "
     "VIPs would move with their interface's own MAC, not a virtual one",
     "vrf": "VRRP inside a VRF is not implemented by havip",
-    "virtual_rules": "policy rules added by the master are not implemented by havip; without "
-    "them a havip master would not forward as a keepalived master does",
 }
 
 SYNC_GROUP_NOT_IMPLEMENTED = _not_implemented(

@@ -84,6 +84,45 @@ class VirtualRoute:
         return " ".join(words)
 
 
+RuleAction = Literal["table", "blackhole", "unreachable", "prohibit"]
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualRule:
+    """One line of virtual_rules: a policy rule the master adds and removes, as `ip rule`.
+
+    `source` and `destination` are None for `all`; `table` is the kernel's number (main,
+    254, when the line names none and its action is a lookup)."""
+
+    family: Family
+    source: IPNetwork | None = None
+    destination: IPNetwork | None = None
+    table: int | None = None
+    priority: int | None = None
+    in_interface: str | None = None
+    out_interface: str | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    action: RuleAction = "table"
+    location: Location | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        """As `ip rule` prints it (less the priority's place), for logs."""
+        words = ["from", "all" if self.source is None else str(self.source)]
+        if self.destination is not None:
+            words += ["to", str(self.destination)]
+        if self.fwmark is not None:
+            mark = f"{self.fwmark:#x}" + ("" if self.fwmask is None else f"/{self.fwmask:#x}")
+            words += ["fwmark", mark]
+        for name, value in (("iif", self.in_interface), ("oif", self.out_interface)):
+            if value is not None:
+                words += [name, value]
+        words += ["lookup", str(self.table)] if self.action == "table" else [self.action]
+        if self.priority is not None:
+            words += ["priority", str(self.priority)]
+        return " ".join(words)
+
+
 @dataclass(frozen=True, slots=True)
 class Authentication:
     """VRRPv2 simple-text authentication; the password is at most 8 bytes, as on the wire."""
@@ -237,6 +276,8 @@ class VrrpInstance:
     """The master's intervals a backup waits (plus Skew_Time) before it takes over."""
     virtual_routes: tuple[VirtualRoute, ...] = ()
     """Routes the master adds after its VIPs, and removes before them."""
+    virtual_rules: tuple[VirtualRule, ...] = ()
+    """Policy rules the master adds after its routes, and removes before them."""
 
 
 @dataclass(frozen=True, slots=True)

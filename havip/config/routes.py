@@ -53,19 +53,20 @@ _VALUED = frozenset({"src", "via", "gw", "dev", "oif", "table", "metric", "prior
 _KNOWN = {*_VALUED, "scope", "onlink", "no_track", "inet", "inet6", "to", *ROUTE_TYPES}
 
 
-class _Line:
-    """The words of one route line and what they said so far."""
+class Line:
+    """The words of one virtual_routes or virtual_rules line, and what they said so far."""
 
-    def __init__(self, statement: Statement, diagnostics: Diagnostics) -> None:
+    def __init__(self, statement: Statement, diagnostics: Diagnostics, what: str) -> None:
         self.words = [statement.keyword, *statement.args]
         self.location: Location = statement.location
         self.diagnostics = diagnostics
+        self.what = what
         self.valid = True
         self.family: int | None = None
         self.values: dict[str, str] = {}
 
     def error(self, message: str) -> None:
-        self.diagnostics.error(self.location, f"virtual route: {message}")
+        self.diagnostics.error(self.location, f"{self.what}: {message}")
         self.valid = False
 
     def address(self, option: str, text: str) -> IPAddress | None:
@@ -76,11 +77,24 @@ class _Line:
             self.same_family(address.version, f"{option} {text}")
         return address
 
+    def network(self, option: str, text: str, expected: str) -> IPNetwork | None:
+        """`ADDRESS/PREFIX` or `ADDRESS` (a host), without host bits after the prefix."""
+        if parse_address(text.partition("/")[0]) is None:
+            self.error(f"'{text}' is not a {option} ({expected})")
+            return None
+        try:
+            network = ip_network(text, strict=True)
+        except ValueError as error:
+            self.error(f"{option} '{text}': {error}")
+            return None
+        self.same_family(network.version, f"{option} {text}")
+        return network
+
     def same_family(self, version: int, what: str) -> None:
         if self.family is None:
             self.family = version
         elif self.family != version:
-            self.error(f"cannot mix IPv4 and IPv6 in one route ({what} is IPv{version})")
+            self.error(f"cannot mix IPv4 and IPv6 in one {self.what} ({what} is IPv{version})")
 
 
 def read_virtual_route(statement: Statement, diagnostics: Diagnostics) -> VirtualRoute | None:
@@ -88,7 +102,7 @@ def read_virtual_route(statement: Statement, diagnostics: Diagnostics) -> Virtua
     if statement.block is not None:
         diagnostics.error(statement.location, "a virtual route takes no { ... } block")
         return None
-    line = _Line(statement, diagnostics)
+    line = Line(statement, diagnostics, "virtual route")
     kind: RouteType = "unicast"
     destination: str | None = None
     via = source = None
@@ -139,23 +153,14 @@ def _canonical(option: str) -> str:
     return {"oif": "dev", "priority": "metric", "preference": "metric"}.get(option, option)
 
 
-def _destination(line: _Line, text: str) -> IPNetwork | None:
+def _destination(line: Line, text: str) -> IPNetwork | None:
     if text == "default":
         return IPv6Network("::/0") if line.family == 6 else IPv4Network("0.0.0.0/0")
-    if parse_address(text.partition("/")[0]) is None:
-        line.error(f"'{text}' is not a destination (ADDRESS/PREFIX or default)")
-        return None
-    try:
-        network = ip_network(text, strict=True)
-    except ValueError as error:
-        line.error(f"destination '{text}': {error}")
-        return None
-    line.same_family(network.version, f"destination {text}")
-    return network
+    return line.network("destination", text, "ADDRESS/PREFIX or default")
 
 
 def _build(
-    line: _Line,
+    line: Line,
     network: IPNetwork | None,
     kind: RouteType,
     via: IPAddress | None,
@@ -169,8 +174,8 @@ def _build(
     scope = values.get("scope")
     if scope is not None and scope not in SCOPES:
         line.error(f"scope: expected one of {', '.join(sorted(SCOPES))}, got '{scope}'")
-    table = _number(line, "table", values.get("table"), 1, TABLE_NAMES)
-    metric = _number(line, "metric", values.get("metric"), 0, {})
+    table = read_number(line, "table", values.get("table"), 1, TABLE_NAMES)
+    metric = read_number(line, "metric", values.get("metric"), 0, {})
     if kind == "unicast" and via is None and device is None:
         line.error("a route needs 'via ADDRESS' or 'dev INTERFACE' (or a type such as blackhole)")
     if kind != "unicast" and (via is not None or device is not None):
@@ -191,8 +196,8 @@ def _build(
     )
 
 
-def _number(
-    line: _Line, option: str, text: str | None, lowest: int, names: dict[str, int]
+def read_number(
+    line: Line, option: str, text: str | None, lowest: int, names: dict[str, int]
 ) -> int | None:
     if text is None:
         return None

@@ -1,9 +1,9 @@
-"""A master's virtual routes through rtnetlink (pyroute2).
+"""A master's virtual routes and policy rules through rtnetlink (pyroute2).
 
-Every route havip adds carries its own protocol number, as its VIPs carry their own address
-tag: removing a route names that protocol, so the kernel deletes only a route havip added and
-never an operator's route to the same destination. A route that is already there (the
-operator's, or a crashed run's) counts as present and is left alone on the way in.
+Every route and rule havip adds carries its own protocol number, as its VIPs carry their own
+address tag: removing one names that protocol, so the kernel deletes only what havip added
+and never an operator's route or rule to the same destination. One that is already there
+(the operator's, or a crashed run's) counts as present and is left alone on the way in.
 """
 
 from __future__ import annotations
@@ -16,13 +16,19 @@ from typing import Any
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from havip.config.model import VirtualRoute
+from havip.config.model import VirtualRoute, VirtualRule
 
 HAVIP_ROUTE_PROTO = 0x76
-"""The rtm_protocol of havip's routes ('v', as its address tag); keepalived's is 18."""
+"""The protocol of havip's routes and rules ('v', as its address tag); keepalived's is 18."""
 RTNH_F_ONLINK = 4
 SCOPES = {"global": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 ROUTE_TYPES = {"unicast": 1, "blackhole": 6, "unreachable": 7, "prohibit": 8, "throw": 9}
+RULE_ACTIONS = {
+    "table": "FR_ACT_TO_TBL",
+    "blackhole": "FR_ACT_BLACKHOLE",
+    "unreachable": "FR_ACT_UNREACHABLE",
+    "prohibit": "FR_ACT_PROHIBIT",
+}
 
 RouteResult = tuple[list[str], list[str]]
 """(the routes changed, as text; what failed and why)."""
@@ -92,3 +98,57 @@ class RouteWriter:
         if route.onlink:
             request["flags"] = RTNH_F_ONLINK
         return request
+
+
+class RuleWriter:
+    """Adds and removes virtual policy rules, tagged as havip's."""
+
+    def __init__(self, ipr: IPRoute) -> None:
+        self._ipr = ipr
+
+    def add(self, rules: Sequence[VirtualRule]) -> RouteResult:
+        """Add each rule; one already there counts as added."""
+        return self._apply("add", rules, ignore=errno.EEXIST)
+
+    def remove(self, rules: Sequence[VirtualRule]) -> RouteResult:
+        """Remove each rule havip added; the ones actually removed are reported."""
+        return self._apply("del", rules, ignore=errno.ENOENT)
+
+    def _apply(self, command: str, rules: Sequence[VirtualRule], ignore: int) -> RouteResult:
+        changed: list[str] = []
+        failures: list[str] = []
+        for rule in rules:
+            try:
+                self._ipr.rule(command, **_rule_request(rule))
+            except NetlinkError as error:
+                if error.code != ignore:
+                    failures.append(f"{rule}: {os.strerror(error.code)}")
+                elif command == "add":
+                    changed.append(str(rule))
+                continue
+            changed.append(str(rule))
+        return changed, failures
+
+
+def _rule_request(rule: VirtualRule) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "family": 2 if rule.family == 4 else 10,
+        "action": RULE_ACTIONS[rule.action],
+        "protocol": HAVIP_ROUTE_PROTO,
+    }
+    if rule.table is not None:
+        request["table"] = rule.table
+    for name, network in (("src", rule.source), ("dst", rule.destination)):
+        if network is not None:
+            request[name] = str(network.network_address)
+            request[f"{name}_len"] = network.prefixlen
+    for name, value in (
+        ("priority", rule.priority),
+        ("iifname", rule.in_interface),
+        ("oifname", rule.out_interface),
+        ("fwmark", rule.fwmark),
+        ("fwmask", rule.fwmask),
+    ):
+        if value is not None:
+            request[name] = value
+    return request

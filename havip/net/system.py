@@ -17,14 +17,14 @@ from typing import Protocol
 
 import trio
 
-from havip.config.model import VirtualRoute
+from havip.config.model import VirtualRoute, VirtualRule
 from havip.net.announce import Announcer
 from havip.net.firewall import FirewallError, FirewallTable, NftFirewall
 from havip.net.framesend import FrameSender, NotEthernet
 from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.ring import VrrpRing
-from havip.net.routes import RouteResult, RouteWriter
+from havip.net.routes import RouteResult, RouteWriter, RuleWriter
 from havip.net.timerfd import TimerFd
 from havip.net.viprecord import VipRecord
 from havip.net.vmac import Vmacs
@@ -97,6 +97,12 @@ class Net(Protocol):
 
     def remove_routes(self, routes: Sequence[VirtualRoute]) -> RouteResult:
         """Remove the virtual routes havip added (never an operator's); the ones removed."""
+
+    def add_rules(self, rules: Sequence[VirtualRule]) -> RouteResult:
+        """Add virtual policy rules as havip's; one already there counts as added."""
+
+    def remove_rules(self, rules: Sequence[VirtualRule]) -> RouteResult:
+        """Remove the virtual rules havip added (never an operator's); the ones removed."""
 
     def create_vmac(self, base: LinkInfo, name: str, mac: bytes, family: Family) -> None:
         """A VMAC interface `name` with `mac` on `base` for `family`, up (removed on close).
@@ -211,6 +217,7 @@ class SystemNet:
     def __init__(self, record: Path | None = None) -> None:
         self._netlink = Netlink(VipRecord(record) if record is not None else None)
         self._routes = RouteWriter(self._netlink.ipr, self._netlink.index)
+        self._rules = RuleWriter(self._netlink.ipr)
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
         self._firewall: NftFirewall | None = None
@@ -246,6 +253,12 @@ class SystemNet:
 
     def remove_routes(self, routes: Sequence[VirtualRoute]) -> RouteResult:
         return self._routes.remove(routes)
+
+    def add_rules(self, rules: Sequence[VirtualRule]) -> RouteResult:
+        return self._rules.add(rules)
+
+    def remove_rules(self, rules: Sequence[VirtualRule]) -> RouteResult:
+        return self._rules.remove(rules)
 
     def announce(self, device: str, mac: bytes, addresses: Sequence[IPAddress]) -> int:
         announcer = self._announcers.get(device)

@@ -17,7 +17,7 @@ from ipaddress import IPv4Address, IPv6Address
 import trio
 import trio.testing
 
-from havip.config.model import VirtualRoute
+from havip.config.model import VirtualRoute, VirtualRule
 from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
 from havip.net.vrrpsock import Datagram
@@ -147,7 +147,7 @@ class FakeNet:
         """The VIP and route calls in order: "add", "release", "announce", "record",
         "add_routes", "remove_routes"."""
         self.routes: set[str] = set()
-        """The virtual routes held now, as text."""
+        """The virtual routes and rules held now, as text."""
         self.announced: list[tuple[str, tuple[IPAddress, ...]]] = []
         self.frames: list[tuple[float, str, IPAddress]] = []
         self.blocked: set[str] = set()
@@ -233,6 +233,18 @@ class FakeNet:
     def remove_routes(self, routes: Sequence[VirtualRoute]) -> tuple[list[str], list[str]]:
         removed = [str(route) for route in routes if str(route) in self.routes]
         self.calls.append("remove_routes")
+        self.routes.difference_update(removed)
+        return removed, []
+
+    def add_rules(self, rules: Sequence[VirtualRule]) -> tuple[list[str], list[str]]:
+        added = [str(rule) for rule in rules]
+        self.calls.append("add_rules")
+        self.routes.update(added)
+        return added, []
+
+    def remove_rules(self, rules: Sequence[VirtualRule]) -> tuple[list[str], list[str]]:
+        removed = [str(rule) for rule in rules if str(rule) in self.routes]
+        self.calls.append("remove_rules")
         self.routes.difference_update(removed)
         return removed, []
 

@@ -77,7 +77,7 @@ def test_a_route_listed_twice_warns_and_counts_once(load_text: Load) -> None:
         ("198.51.100.0/24", "a route needs 'via ADDRESS' or 'dev INTERFACE'"),
         ("blackhole 198.51.100.0/24 dev eth1", "a blackhole route takes neither via nor dev"),
         ("198.51.100.1/24 dev eth1", "destination '198.51.100.1/24': 198.51.100.1/24 has host"),
-        ("198.51.100.0/24 via 2001:db8::1", "cannot mix IPv4 and IPv6 in one route"),
+        ("198.51.100.0/24 via 2001:db8::1", "cannot mix IPv4 and IPv6 in one virtual route"),
         ("198.51.100.0/24 via nowhere", "via 'nowhere' is not an IP address"),
         ("198.51.100.0/24 dev eth1 table blue", "table 'blue': expected a number from 1 to"),
         ("198.51.100.0/24 dev eth1 scope far", "scope: expected one of global, host, link"),

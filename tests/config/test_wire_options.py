@@ -117,7 +117,6 @@ def test_native_ipv6_is_an_ipv6_instance_and_refuses_ipv4_vips(
         ("use_ipvlan ipvl0 192.0.2.5/24", "ipvlan"),
         ("use_vmac_addr", "VMACs for VIPs on other interfaces"),
         ("vrf blue", "VRF"),
-        ("virtual_rules {\n        from 192.0.2.10 table 100\n    }", "policy rules"),
     ],
 )
 def test_an_option_that_would_change_the_wire_is_refused_by_name(

@@ -88,3 +88,51 @@ def test_a_route_already_there_counts_as_added_and_is_never_removed(lab: Lab) ->
     assert (changed, failures) == (["198.51.100.0/24 via 192.0.2.254 dev eth0 src 192.0.2.1"], [])
     assert write(r1, "remove", "1") == ([], [])
     assert routes(r1) == ["198.51.100.0/24 via 192.0.2.254 dev eth0 src 192.0.2.1"]
+
+
+RULES = textwrap.dedent(
+    """
+    import json, sys
+    from ipaddress import ip_network
+    from havip.config.model import VirtualRule
+    from havip.net.netlink import Netlink
+    from havip.net.routes import RuleWriter
+    from havip.proto.model import Family
+
+    RULES = [
+        VirtualRule(Family.IPV4, source=ip_network("198.51.100.0/24"), table=100, priority=1000),
+        VirtualRule(
+            Family.IPV4, destination=ip_network("203.0.113.0/24"), table=254, in_interface="eth0",
+            fwmark=16, fwmask=255,
+        ),
+        VirtualRule(Family.IPV6, destination=ip_network("2001:db8::/32"), action="blackhole"),
+    ]
+    writer = RuleWriter(Netlink().ipr)
+    print(json.dumps(getattr(writer, sys.argv[1])(RULES)))
+    """
+)
+
+
+def rules(host: Host, mark: str = "") -> list[str]:
+    """`ip rule show` lines (both families) containing `mark`."""
+    lines = host.exec("ip", "-4", "rule", "show").stdout.splitlines()
+    lines += host.exec("ip", "-6", "rule", "show").stdout.splitlines()
+    return [" ".join(line.split()) for line in lines if mark in line]
+
+
+def test_rules_are_added_as_havip_s_and_only_havip_s_are_removed(lab: Lab) -> None:
+    r1 = lab.hosts["r1"]
+    r1.exec("ip", "rule", "add", "from", "198.51.100.0/24", "table", "100", "priority", "1000")
+    changed, failures = json.loads(r1.exec(sys.executable, "-c", RULES, "add").stdout)
+    assert (len(changed), failures) == (3, [])
+    held = rules(r1, "proto 118")
+    assert "1000: from 198.51.100.0/24 lookup 100 proto 118" in held
+    assert [line.split(": ", 1)[1] for line in held] == [  # the kernel chose the others' places
+        "from 198.51.100.0/24 lookup 100 proto 118",
+        "from all to 203.0.113.0/24 fwmark 0x10/0xff iif eth0 lookup main proto 118",
+        "from all to 2001:db8::/32 blackhole proto 118",
+    ]
+    changed, failures = json.loads(r1.exec(sys.executable, "-c", RULES, "remove").stdout)
+    assert (len(changed), failures) == (3, [])
+    assert rules(r1, "proto 118") == []
+    assert "1000: from 198.51.100.0/24 lookup 100" in rules(r1)  # the operator's own
