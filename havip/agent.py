@@ -337,6 +337,8 @@ class Agent:
             self._timers.set(effect.key, effect.deadline)
         elif isinstance(effect, fx.ChangeRouting):
             self._executor.change_routing(effect)
+        elif isinstance(effect, fx.PromoteSecondaries):
+            self._executor.promote_secondaries(effect)
         elif isinstance(effect, fx.RemoveLeftovers):
             self._executor.remove_leftovers(effect)
         elif isinstance(effect, fx.CreateVmac):

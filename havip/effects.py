@@ -65,6 +65,14 @@ class ChangeRouting:
 
 
 @dataclass(frozen=True, slots=True)
+class PromoteSecondaries:
+    """promote_secondaries: keep `interface`'s other addresses when its primary one goes."""
+
+    runtime: InstanceRuntime
+    interface: str
+
+
+@dataclass(frozen=True, slots=True)
 class Firewall:
     """no_accept: drop traffic to and from `addresses` while a non-owner master holds them
     (`block`), or stop (`unblock`), in the nftables `table`."""
@@ -163,6 +171,7 @@ Effect = (
     | Transmit
     | ChangeVips
     | ChangeRouting
+    | PromoteSecondaries
     | Firewall
     | Announce
     | TakeoverDone

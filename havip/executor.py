@@ -134,6 +134,18 @@ class Executor:
         for failure in failures:
             log.error("(%s) cannot %s virtual %s %s", name, effect.op, kind, failure)
 
+    def promote_secondaries(self, effect: fx.PromoteSecondaries) -> None:
+        """A failure (no such interface yet) is logged; the instance runs on without it."""
+        try:
+            self.net.promote_secondaries(effect.interface)
+        except OSError as error:
+            log.error(
+                "(%s) cannot set promote_secondaries on %s: %s",
+                effect.runtime.name,
+                effect.interface,
+                error,
+            )
+
     def firewall(self, effect: fx.Firewall) -> None:
         """no_accept drop rules, logged in keepalived's words; a failure is logged, and the
         VIPs are still added (keepalived carries on likewise)."""

@@ -31,6 +31,7 @@ from havip.effects import (
     GroupNotify,
     OpenEndpoint,
     PacerKey,
+    PromoteSecondaries,
     Rearm,
     RearmPacer,
     RemoveLeftovers,
@@ -517,10 +518,14 @@ class Supervisor:
             sync_group=self._group_of(config.name),
         )
         driven = Driven(config, runtime, vip_specs(config), routing(config, runtime))
+        if config.promote_secondaries:
+            self.effects.append(PromoteSecondaries(runtime, config.interface))
         self.driven[config.name] = driven
         return driven
 
     def _reconfigure(self, driven: Driven, config: InstanceConfig) -> InstanceRuntime:
+        if config.promote_secondaries and not driven.config.promote_secondaries:
+            self.effects.append(PromoteSecondaries(driven.runtime, config.interface))
         driven.retired_specs = driven.vip_specs
         driven.config = config
         driven.vip_specs = vip_specs(config)

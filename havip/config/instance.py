@@ -140,6 +140,7 @@ class _Draft:
     higher_prio_send_advert: _Located[bool | None] | None = None
     down_timer_adverts: _Located[int | None] | None = None
     native_ipv6: Location | None = None
+    promote_secondaries: Location | None = None
     virtual_routes: list[VirtualRoute] = field(default_factory=list)
     virtual_rules: list[VirtualRule] = field(default_factory=list)
 
@@ -192,6 +193,7 @@ class _InstanceReader:
                 "check_unicast_src": lambda s: None,
                 "unicast_ttl": self._unicast_ttl,
                 "native_ipv6": self._native_ipv6,
+                "promote_secondaries": self._promote_secondaries,
                 "virtual_routes": self._virtual_routes,
                 "virtual_rules": self._virtual_rules,
                 **notify,
@@ -465,6 +467,10 @@ class _InstanceReader:
                 "are not implemented (remove the line, or write 255)",
             )
 
+    def _promote_secondaries(self, s: Statement) -> None:
+        if no_args(s, self.diagnostics):
+            self.draft.promote_secondaries = s.location
+
     def _native_ipv6(self, s: Statement) -> None:
         """keepalived's deprecated way to make an instance without IPv6 VIPs an IPv6 one."""
         if no_args(s, self.diagnostics):
@@ -631,6 +637,7 @@ class _Settler:
             down_timer_adverts=down_timer_adverts,
             virtual_routes=tuple(draft.virtual_routes),
             virtual_rules=tuple(draft.virtual_rules),
+            promote_secondaries=self.promote_secondaries(vmac),
         )
         return InstanceReading(
             instance,
@@ -662,6 +669,14 @@ class _Settler:
                 value = strict_value if strict else default
             answers.append(value)
         return answers[0], answers[1]
+
+    def promote_secondaries(self, vmac: str | None) -> bool:
+        """keepalived's rule: a VMAC has it anyway (havip.net.vmac), so it is dropped there."""
+        location = self.draft.promote_secondaries
+        if location is not None and vmac is not None:
+            self.warning(location, "promote_secondaries is set on VMACs anyway; ignored")
+            return False
+        return location is not None
 
     def down_timer_adverts(self, strict: bool) -> int:
         """keepalived's `down_timer_adverts`: any count but the RFC's 3 is reset in strict

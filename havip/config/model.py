@@ -278,6 +278,8 @@ class VrrpInstance:
     """Routes the master adds after its VIPs, and removes before them."""
     virtual_rules: tuple[VirtualRule, ...] = ()
     """Policy rules the master adds after its routes, and removes before them."""
+    promote_secondaries: bool = False
+    """Set net.ipv4.conf.INTERFACE.promote_secondaries while havip runs."""
 
 
 @dataclass(frozen=True, slots=True)

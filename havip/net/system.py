@@ -25,6 +25,7 @@ from havip.net.links import LinkMonitor
 from havip.net.netlink import LinkInfo, Netlink, VipSpec
 from havip.net.ring import VrrpRing
 from havip.net.routes import RouteResult, RouteWriter, RuleWriter
+from havip.net.sysctl import InterfaceSettings
 from havip.net.timerfd import TimerFd
 from havip.net.viprecord import VipRecord
 from havip.net.vmac import Vmacs
@@ -100,6 +101,10 @@ class Net(Protocol):
 
     def add_rules(self, rules: Sequence[VirtualRule]) -> RouteResult:
         """Add virtual policy rules as havip's; one already there counts as added."""
+
+    def promote_secondaries(self, interface: str) -> None:
+        """Keep an interface's other addresses in a subnet when its primary one is removed
+        (net.ipv4.conf.IF.promote_secondaries=1), put back when havip stops. OSError."""
 
     def remove_rules(self, rules: Sequence[VirtualRule]) -> RouteResult:
         """Remove the virtual rules havip added (never an operator's); the ones removed."""
@@ -221,7 +226,8 @@ class SystemNet:
         self._monitor = LinkMonitor()
         self._announcers: dict[str, Announcer] = {}
         self._firewall: NftFirewall | None = None
-        self._vmacs = Vmacs()
+        self._interface_settings = InterfaceSettings()
+        self._vmacs = Vmacs(self._interface_settings)
         self._senders: dict[tuple[int, Family], VrrpSocket] = {}
 
     def link(self, name: str) -> LinkInfo | None:
@@ -256,6 +262,9 @@ class SystemNet:
 
     def add_rules(self, rules: Sequence[VirtualRule]) -> RouteResult:
         return self._rules.add(rules)
+
+    def promote_secondaries(self, interface: str) -> None:
+        self._interface_settings.set("ipv4", interface, "promote_secondaries", "1")
 
     def remove_rules(self, rules: Sequence[VirtualRule]) -> RouteResult:
         return self._rules.remove(rules)
@@ -302,4 +311,5 @@ class SystemNet:
         for sender in self._senders.values():
             sender.close()
         self._vmacs.close()
+        self._interface_settings.restore()
         self._netlink.close()

@@ -14,7 +14,8 @@ switches that the master's MAC is on the backup's port (keepalived#1957). So:
   address, so no neighbour discovery or MLD frame ever leaves a backup with the virtual MAC);
 - the VMAC answers ARP only for addresses on itself (arp_ignore=1), and it holds VIPs only
   while master, so a backup never answers with the virtual MAC; accept_local=1 and
-  rp_filter=0 let it take in packets from its own addresses (the address owner);
+  rp_filter=0 let it take in packets from its own addresses (the address owner), and
+  promote_secondaries=1 keeps its other VIPs when one is removed (all three as keepalived);
 - on the base interface, arp_ignore=1 stops it answering ARP for the VIPs with its own MAC,
   and arp_announce=2 stops it asking with a VIP as sender (replies from a VIP leave through
   it); both are put back as they were when havip stops.
@@ -41,13 +42,18 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from havip.net.mldfilter import MldFilter
+from havip.net.sysctl import PROC_NET, InterfaceSettings
 from havip.proto.model import Family
 
 log = logging.getLogger("havip")
 
-PROC_NET = Path("/proc/sys/net")
 VMAC_SETTINGS: dict[Family, dict[str, str]] = {
-    Family.IPV4: {"arp_ignore": "1", "accept_local": "1", "rp_filter": "0"},
+    Family.IPV4: {
+        "arp_ignore": "1",
+        "accept_local": "1",
+        "rp_filter": "0",
+        "promote_secondaries": "1",
+    },
     Family.IPV6: {"arp_ignore": "1"},
 }
 ADDR_GEN_MODE_NONE = "1"
@@ -67,11 +73,12 @@ def _mac_text(mac: bytes) -> str:
 class Vmacs:
     """Creates VMAC interfaces on demand and removes them (and the base settings) on close."""
 
-    def __init__(self, proc_net: Path = PROC_NET) -> None:
+    def __init__(self, base_settings: InterfaceSettings, proc_net: Path = PROC_NET) -> None:
+        """`base_settings` changes the base interfaces (its owner restores them)."""
         self._ipr: IPRoute | None = None
         self._proc_net = proc_net
         self._created: dict[str, int] = {}
-        self._base_settings: dict[Path, str] = {}
+        self._base_settings = base_settings
         self._mld = MldFilter()
 
     def _route(self) -> IPRoute:
@@ -114,7 +121,7 @@ class Vmacs:
                 self._write(self._proc_net / "ipv4" / "conf" / name / setting, value)
             if family == Family.IPV4:
                 for setting, value in BASE_SETTINGS.items():
-                    self._set_base(self._proc_net / "ipv4" / "conf" / base_name / setting, value)
+                    self._base_settings.set("ipv4", base_name, setting, value)
             ipr.link("set", index=index, state="up")
         except NetlinkError as error:
             raise OSError(error.code, f"VMAC {name} on {base_name}: {error}") from error
@@ -140,26 +147,14 @@ class Vmacs:
     def _write(self, path: Path, value: str) -> None:
         path.write_text(value)
 
-    def _set_base(self, path: Path, value: str) -> None:
-        """Set a base interface setting, remembering the operator's value once."""
-        if path not in self._base_settings:
-            self._base_settings[path] = path.read_text().strip()
-        self._write(path, value)
-
     def close(self) -> None:
-        """Delete the VMACs and restore the base interfaces' settings; failures are logged."""
+        """Delete the VMACs; failures are logged."""
         for name, index in self._created.items():
             try:
                 self._route().link("del", index=index)
             except NetlinkError as error:
                 log.error("cannot remove VMAC interface %s: %s", name, error)
         self._created.clear()
-        for path, value in self._base_settings.items():
-            try:
-                self._write(path, value)
-            except OSError as error:
-                log.error("cannot restore %s: %s", path, error)
-        self._base_settings.clear()
         try:
             self._mld.close()
         except OSError as error:

@@ -236,6 +236,9 @@ class FakeNet:
         self.routes.difference_update(removed)
         return removed, []
 
+    def promote_secondaries(self, interface: str) -> None:
+        self.calls.append(f"promote_secondaries {interface}")
+
     def add_rules(self, rules: Sequence[VirtualRule]) -> tuple[list[str], list[str]]:
         added = [str(rule) for rule in rules]
         self.calls.append("add_rules")

@@ -170,3 +170,17 @@ async def test_a_priority_change_is_a_fifo_line_with_notify_priority_changes(
     finally:
         os.close(reader)
     assert lines[-1] == 'INSTANCE "VI_1" MASTER_PRIORITY 120'
+
+
+async def test_promote_secondaries_is_set_at_start_and_by_the_reload_that_adds_it(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    second = spec(instance="VI_2", vrid=52, vips=(f"{SECOND_VIP}/24",))
+    async with settled_agent(autojump_clock, keepalived_conf(spec()), tmp_path) as run:
+        assert "promote_secondaries eth0" not in run.net.calls
+        await reload(run, keepalived_conf(spec(extra=("promote_secondaries",)), second))
+        assert run.net.calls.count("promote_secondaries eth0") == 1
+    async with settled_agent(
+        autojump_clock, keepalived_conf(spec(extra=("promote_secondaries",))), tmp_path
+    ) as run:
+        assert run.net.calls.count("promote_secondaries eth0") == 1

@@ -143,3 +143,10 @@ def test_the_options_reach_the_protocol_core(load_text: Load) -> None:
     assert (strict.answer_lower_priority, strict.answer_higher_priority) == (False, False)
     default = settings_for(_one(load_text, _conf()), skip_check_adv_addr=False)
     assert (default.answer_lower_priority, default.down_timer_adverts) == (True, 3)
+
+
+def test_promote_secondaries_is_read_and_dropped_with_a_vmac(load_text: Load) -> None:
+    assert _one(load_text, _conf("    promote_secondaries\n")).promote_secondaries
+    config = load_text(_conf("    promote_secondaries\n    use_vmac\n"))
+    assert not config.instances[0].promote_secondaries
+    assert [w.location.line for w in config.warnings] == [4]
