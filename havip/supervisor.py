@@ -137,6 +137,8 @@ def settings_for(
         answer_lower_priority=not config.lower_prio_no_advert,
         answer_higher_priority=config.higher_prio_send_advert,
         down_timer_adverts=config.down_timer_adverts,
+        garp_lower_prio_repeat=config.garp_lower_prio_repeat,
+        garp_lower_prio_delay=config.garp_lower_prio_delay,
     )
 
 

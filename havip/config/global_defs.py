@@ -243,6 +243,12 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         "vrrp_no_swap": flag("no_swap"),
         "vrrp_lower_prio_no_advert": optional_bool("lower_prio_no_advert"),
         "vrrp_higher_prio_send_advert": optional_bool("higher_prio_send_advert"),
+        "vrrp_garp_lower_prio_repeat": lambda s: store(
+            "garp_lower_prio_repeat", read_int(s, 0, _UINT_MAX, diagnostics)
+        ),
+        "vrrp_garp_lower_prio_delay": lambda s: store(
+            "garp_lower_prio_delay", read_whole_seconds(s, diagnostics)
+        ),
         "vrrp_down_timer_adverts": lambda s: store(
             "down_timer_adverts", read_int(s, 1, 100, diagnostics)
         ),

@@ -141,6 +141,8 @@ class _Draft:
     down_timer_adverts: _Located[int | None] | None = None
     native_ipv6: Location | None = None
     promote_secondaries: Location | None = None
+    garp_lower_prio_repeat: _Located[int | None] | None = None
+    garp_lower_prio_delay: _Located[float | None] | None = None
     virtual_routes: list[VirtualRoute] = field(default_factory=list)
     virtual_rules: list[VirtualRule] = field(default_factory=list)
 
@@ -194,6 +196,8 @@ class _InstanceReader:
                 "unicast_ttl": self._unicast_ttl,
                 "native_ipv6": self._native_ipv6,
                 "promote_secondaries": self._promote_secondaries,
+                "garp_lower_prio_repeat": self._garp_lower_prio_repeat,
+                "garp_lower_prio_delay": self._garp_lower_prio_delay,
                 "virtual_routes": self._virtual_routes,
                 "virtual_rules": self._virtual_rules,
                 **notify,
@@ -347,6 +351,16 @@ class _InstanceReader:
 
     def _garp_repeat(self, s: Statement) -> None:
         self.draft.garp_master_repeat = read_repeat(s, self.diagnostics)
+
+    def _garp_lower_prio_repeat(self, s: Statement) -> None:
+        self.draft.garp_lower_prio_repeat = _Located(
+            read_int(s, 0, 2**31 - 1, self.diagnostics), s.location
+        )
+
+    def _garp_lower_prio_delay(self, s: Statement) -> None:
+        self.draft.garp_lower_prio_delay = _Located(
+            read_whole_seconds(s, self.diagnostics), s.location
+        )
 
     def _garp_refresh(self, s: Statement) -> None:
         self.draft.garp_master_refresh = read_whole_seconds(s, self.diagnostics)
@@ -588,6 +602,7 @@ class _Settler:
         vmac, vmac_xmit_base = self.vmac()
         lower_prio_no_advert, higher_prio_send_advert = self.master_answers(strict)
         down_timer_adverts = self.down_timer_adverts(strict)
+        garp_lower_prio_repeat, garp_lower_prio_delay = self.lower_priority_announcements(strict)
         vmac_address = self.draft.vmac_address
         if not self.valid or draft.interface is None or draft.vrid is None:
             return None
@@ -638,6 +653,8 @@ class _Settler:
             virtual_routes=tuple(draft.virtual_routes),
             virtual_rules=tuple(draft.virtual_rules),
             promote_secondaries=self.promote_secondaries(vmac),
+            garp_lower_prio_repeat=garp_lower_prio_repeat,
+            garp_lower_prio_delay=garp_lower_prio_delay,
         )
         return InstanceReading(
             instance,
@@ -669,6 +686,31 @@ class _Settler:
                 value = strict_value if strict else default
             answers.append(value)
         return answers[0], answers[1]
+
+    def lower_priority_announcements(self, strict: bool) -> tuple[int, float]:
+        """`garp_lower_prio_repeat` and `_delay`, keepalived's way: unset, none in strict
+        mode, else global_defs' (whose own default is the global garp_master repeat and
+        delay); set in strict mode, warned and reset to none."""
+        defs = self.globals
+        found: list[float] = []
+        for keyword, located, default in (
+            (
+                "garp_lower_prio_repeat",
+                self.draft.garp_lower_prio_repeat,
+                _pick(defs.garp_lower_prio_repeat, defs.garp_master_repeat),
+            ),
+            (
+                "garp_lower_prio_delay",
+                self.draft.garp_lower_prio_delay,
+                _pick(defs.garp_lower_prio_delay, defs.garp_master_delay),
+            ),
+        ):
+            value = None if located is None else located.value
+            if strict and located is not None and value:
+                self.warning(located.location, f"strict mode needs {keyword} 0; reset")
+                value = 0
+            found.append(_pick(value, 0 if strict else default))
+        return int(found[0]), float(found[1])
 
     def promote_secondaries(self, vmac: str | None) -> bool:
         """keepalived's rule: a VMAC has it anyway (havip.net.vmac), so it is dropped there."""

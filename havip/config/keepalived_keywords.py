@@ -69,7 +69,7 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
         "snmp_socket", "startup_script", "startup_script_timeout", "tmp_config_directory",
         "umask", "vmac_addr_prefix", "vmac_prefix",
         "vrrp_cpu_affinity",
-        "vrrp_garp_extra_if", "vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat",
+        "vrrp_garp_extra_if",
         "vrrp_ipsets", "vrrp_iptables",
         "vrrp_netlink_cmd_rcv_bufs",
         "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
@@ -85,7 +85,7 @@ GLOBAL_DEFS_NOT_IMPLEMENTED = _not_implemented(
 
 INSTANCE_NOT_IMPLEMENTED = _not_implemented(
     {
-        "debug", "garp_extra_if", "garp_lower_prio_delay", "garp_lower_prio_repeat",
+        "debug", "garp_extra_if",
         "kernel_rx_buf_size", "linkbeat_use_polling", "lvs_sync_daemon_interface",
         "no_virtual_ipaddress", "notify_deleted", "notify_master_rx_lower_pri",
         "owner_ignore_adverts", "smtp_alert", "thread_timer_expired",

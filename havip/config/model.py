@@ -280,6 +280,10 @@ class VrrpInstance:
     """Policy rules the master adds after its routes, and removes before them."""
     promote_secondaries: bool = False
     """Set net.ipv4.conf.INTERFACE.promote_secondaries while havip runs."""
+    garp_lower_prio_repeat: int = 0
+    """Gratuitous ARPs / NAs per VIP when a master hears a lower-priority master (0: none)."""
+    garp_lower_prio_delay: float = 0.0
+    """...and again this long after (0: no second round)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +362,10 @@ class GlobalDefs:
     """`vrrp_higher_prio_send_advert`: the default for `higher_prio_send_advert`."""
     down_timer_adverts: int = 3
     """`vrrp_down_timer_adverts`: the default for `down_timer_adverts`, 1 to 100."""
+    garp_lower_prio_repeat: int | None = None
+    """`vrrp_garp_lower_prio_repeat`; None: `vrrp_garp_master_repeat`'s value, as keepalived."""
+    garp_lower_prio_delay: float | None = None
+    """`vrrp_garp_lower_prio_delay`; None: `vrrp_garp_master_delay`'s value, as keepalived."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,12 @@ class InstanceSettings:
     down_timer_adverts: int = DOWN_TIMER_ADVERTS
     """keepalived's `down_timer_adverts`: how many of the master's intervals (plus
     Skew_Time) a backup waits before it takes over."""
+    garp_lower_prio_repeat: int = 0
+    """keepalived's `garp_lower_prio_repeat`: a master that hears a lower-priority master
+    announces its VIPs again with this many gratuitous ARPs / NAs (0: not at all), so the
+    clients the other one claimed come back."""
+    garp_lower_prio_delay: float = 0.0
+    """...and once more this long after (0: no second round)."""
 
 
 def effective_priority(base: int, trackers: dict[str, tuple[bool, int]]) -> int:
@@ -136,6 +142,8 @@ class VrrpInstance:
         self._advert_deadline: float | None = None
         self._announce_deadline: float | None = None
         self._refresh_deadline: float | None = None
+        self._lower_announce_deadline: float | None = None
+        self._lower_announced_at: float | None = None
         self._preempt_at: float | None = None
         self._start_requested = False
         self._start_deadline: float | None = None
@@ -202,6 +210,7 @@ class VrrpInstance:
             self._advert_deadline,
             self._announce_deadline,
             self._refresh_deadline,
+            self._lower_announce_deadline,
         ):
             if deadline is not None and (earliest is None or deadline < earliest):
                 earliest = deadline
@@ -252,6 +261,9 @@ class VrrpInstance:
         if self._refresh_deadline is not None and now >= self._refresh_deadline:
             self._refresh_deadline = now + self.settings.garp_master_refresh
             out.append(Announce(self.settings.garp_master_refresh_repeat, refresh=True))
+        if self._lower_announce_deadline is not None and now >= self._lower_announce_deadline:
+            self._lower_announce_deadline = None
+            out.append(Announce(self.settings.garp_lower_prio_repeat))
         return out
 
     # --- event handlers -----------------------------------------------------------------------
@@ -527,6 +539,7 @@ class VrrpInstance:
             # keepalived's "forcing new election": answer at once, keep the schedule.
             if self.settings.answer_lower_priority:
                 out.append(SendAdvert(self._advert))
+            self._announce_again(now, out)
             return
         if self.settings.answer_higher_priority:
             out.append(SendAdvert(self._advert))
@@ -540,6 +553,23 @@ class VrrpInstance:
             self.master_interval_cs = advert.interval_cs
         self._down_reason = Reason.MASTER_DOWN
         self._down_deadline = now + self.master_down_interval
+
+    def _announce_again(self, now: float, out: list[Output]) -> None:
+        """garp_lower_prio_repeat: the other master may have claimed our VIPs' clients.
+
+        keepalived announces for every lower-priority advert; havip at most once per advert
+        interval, so a flood of forged lower-priority adverts cannot make the master an
+        amplifier of gratuitous ARPs (a real second master sends one advert per interval)."""
+        settings = self.settings
+        if not settings.garp_lower_prio_repeat:
+            return
+        last = self._lower_announced_at
+        if last is not None and now - last < settings.interval_cs / 100.0:
+            return
+        self._lower_announced_at = now
+        out.append(Announce(settings.garp_lower_prio_repeat))
+        if settings.garp_lower_prio_delay > 0:
+            self._lower_announce_deadline = now + settings.garp_lower_prio_delay
 
     # --- transitions --------------------------------------------------------------------------
 
@@ -608,6 +638,8 @@ class VrrpInstance:
         self._advert_deadline = None
         self._announce_deadline = None
         self._refresh_deadline = None
+        self._lower_announce_deadline = None
+        self._lower_announced_at = None
 
     def _make_advert(self, priority: int) -> Advertisement:
         settings = self.settings

@@ -143,6 +143,7 @@ def test_the_options_reach_the_protocol_core(load_text: Load) -> None:
     assert (strict.answer_lower_priority, strict.answer_higher_priority) == (False, False)
     default = settings_for(_one(load_text, _conf()), skip_check_adv_addr=False)
     assert (default.answer_lower_priority, default.down_timer_adverts) == (True, 3)
+    assert (default.garp_lower_prio_repeat, default.garp_lower_prio_delay) == (5, 5.0)
 
 
 def test_promote_secondaries_is_read_and_dropped_with_a_vmac(load_text: Load) -> None:
@@ -150,3 +151,28 @@ def test_promote_secondaries_is_read_and_dropped_with_a_vmac(load_text: Load) ->
     config = load_text(_conf("    promote_secondaries\n    use_vmac\n"))
     assert not config.instances[0].promote_secondaries
     assert [w.location.line for w in config.warnings] == [4]
+
+
+def test_lower_priority_announcements_default_to_the_global_garp_settings(
+    load_text: Load,
+) -> None:
+    default = _one(load_text, _conf())
+    assert (default.garp_lower_prio_repeat, default.garp_lower_prio_delay) == (5, 5.0)
+    head = "global_defs {\n    vrrp_garp_master_repeat 2\n    vrrp_garp_master_delay 1\n}\n"
+    follows = _one(load_text, _conf(head=head))
+    assert (follows.garp_lower_prio_repeat, follows.garp_lower_prio_delay) == (2, 1.0)
+    head = "global_defs {\n    vrrp_garp_lower_prio_repeat 3\n    vrrp_garp_lower_prio_delay 0\n}\n"
+    own = _one(load_text, _conf("    garp_lower_prio_repeat 1\n", head=head))
+    assert (own.garp_lower_prio_repeat, own.garp_lower_prio_delay) == (1, 0.0)
+    minimal = _one(load_text, _conf(head="global_defs {\n    vrrp_min_garp\n}\n"))
+    assert (minimal.garp_lower_prio_repeat, minimal.garp_lower_prio_delay) == (1, 0.0)
+
+
+def test_strict_mode_sends_no_lower_priority_announcements(load_text: Load) -> None:
+    silent = _one(load_text, _conf(head=STRICT))
+    assert (silent.garp_lower_prio_repeat, silent.garp_lower_prio_delay) == (0, 0.0)
+    config = load_text(_conf("    garp_lower_prio_repeat 2\n", head=STRICT))
+    assert config.instances[0].garp_lower_prio_repeat == 0
+    assert [m for _, m in _warnings(config)] == [
+        "(VI_1) strict mode needs garp_lower_prio_repeat 0; reset"
+    ]

@@ -373,6 +373,38 @@ def test_down_timer_adverts_sets_how_many_intervals_a_backup_waits() -> None:
     assert instance.state is State.MASTER
 
 
+def test_a_master_that_meets_a_lower_master_announces_its_vips_again_and_once_more_later() -> None:
+    """keepalived's garp_lower_prio_repeat / _delay: clients the other master claimed while
+    both were master come back now, and again after the delay."""
+    instance = master(priority=200, garp_lower_prio_repeat=5, garp_lower_prio_delay=5.0)
+    out = instance.handle(AdvertReceived(advert(100), PEER), 20.0)
+    assert kinds(out) == [PeerHeard, MasterConflict, SendAdvert, Announce]
+    assert out[3] == Announce(5)
+    assert Announce(5) not in instance.handle_timer(24.9)
+    assert Announce(5) in instance.handle_timer(25.0)
+    assert Announce(5) not in instance.handle_timer(30.0)
+
+
+def test_lower_priority_adverts_faster_than_the_interval_announce_only_once() -> None:
+    """A flood of forged lower-priority adverts must not make the master an ARP amplifier."""
+    instance = master(priority=200, garp_lower_prio_repeat=3, interval_cs=100)
+    announced = [
+        output
+        for at in (20.0, 20.1, 20.5, 20.99)
+        for output in instance.handle(AdvertReceived(advert(100), PEER), at)
+        if isinstance(output, Announce)
+    ]
+    assert announced == [Announce(3)]
+    again = instance.handle(AdvertReceived(advert(100), PEER), 21.0)
+    assert Announce(3) in again
+
+
+def test_no_lower_priority_announcement_without_a_repeat_count() -> None:
+    instance = master(priority=200)
+    out = instance.handle(AdvertReceived(advert(100), PEER), 20.0)
+    assert not any(isinstance(o, Announce) for o in out)
+
+
 def test_master_answers_priority_zero_with_an_immediate_advert() -> None:
     instance = master()
     out = instance.handle(AdvertReceived(advert(0), PEER), 20.0)
