@@ -141,6 +141,7 @@ class _Draft:
     down_timer_adverts: _Located[int | None] | None = None
     native_ipv6: Location | None = None
     promote_secondaries: Location | None = None
+    no_virtual_ipaddress: Location | None = None
     garp_lower_prio_repeat: _Located[int | None] | None = None
     garp_lower_prio_delay: _Located[float | None] | None = None
     virtual_routes: list[VirtualRoute] = field(default_factory=list)
@@ -196,6 +197,7 @@ class _InstanceReader:
                 "unicast_ttl": self._unicast_ttl,
                 "native_ipv6": self._native_ipv6,
                 "promote_secondaries": self._promote_secondaries,
+                "no_virtual_ipaddress": self._no_virtual_ipaddress,
                 "garp_lower_prio_repeat": self._garp_lower_prio_repeat,
                 "garp_lower_prio_delay": self._garp_lower_prio_delay,
                 "virtual_routes": self._virtual_routes,
@@ -480,6 +482,10 @@ class _InstanceReader:
                 f"unicast_ttl {ttl}: havip sends every advert with TTL {VRRP_TTL}; other values "
                 "are not implemented (remove the line, or write 255)",
             )
+
+    def _no_virtual_ipaddress(self, s: Statement) -> None:
+        if no_args(s, self.diagnostics):
+            self.draft.no_virtual_ipaddress = s.location
 
     def _promote_secondaries(self, s: Statement) -> None:
         if no_args(s, self.diagnostics):
@@ -780,12 +786,17 @@ class _Settler:
 
     def check_addresses(self, family: Family, version: int, strict: bool) -> None:
         draft = self.draft
-        if not draft.vip_lines and (version == 3 or strict):
+        allowed = draft.no_virtual_ipaddress
+        if allowed is not None and strict:
+            self.warning(allowed, "no_virtual_ipaddress does not work with strict mode; cleared")
+            allowed = None
+        if not draft.vip_lines and (version == 3 or strict) and allowed is None:
             reason = "strict mode" if strict else "VRRPv3"
             self.error(
                 self.location,
                 f"vrrp_instance {self.name}: {reason} needs at least one address in "
-                "virtual_ipaddress",
+                "virtual_ipaddress (or no_virtual_ipaddress, as keepalived: adverts with no "
+                "address break RFC 5798, and peers other than keepalived may drop them)",
             )
         if len(draft.vips) > MAX_VIPS:
             self.error(

@@ -87,7 +87,7 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
     {
         "debug", "garp_extra_if",
         "kernel_rx_buf_size", "linkbeat_use_polling", "lvs_sync_daemon_interface",
-        "no_virtual_ipaddress", "notify_deleted", "notify_master_rx_lower_pri",
+        "notify_deleted", "notify_master_rx_lower_pri",
         "owner_ignore_adverts", "smtp_alert", "thread_timer_expired",
         "timer_expired_backup", "track_bfd", "track_src_ip", "unicast_fault_no_peer",
         "vmac_garp_intvl",

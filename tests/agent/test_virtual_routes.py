@@ -19,7 +19,7 @@ from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.proto.model import VRRP_MCAST_GROUP4, Advertisement, State
 
 from .fakenet import FakeNet, advert_datagram
-from .harness import running_agent, settled_agent
+from .harness import adverts, running_agent, settled_agent
 
 VIP = "192.0.2.100"
 HIGHER = "192.0.2.200"
@@ -90,3 +90,20 @@ async def test_start_up_removes_routes_a_crashed_run_left(
     async with running_agent(with_routes(TO_SITE, rules=(RULE,)), net, tmp_path) as run:
         assert run.agent.runtimes[0].machine.state is not State.MASTER
         assert net.routes == set()
+
+
+async def test_an_instance_without_vips_is_master_with_empty_adverts(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """no_virtual_ipaddress: routes (or a notify script) are all such a master moves."""
+    spec = RouterSpec(
+        priority=150,
+        version=3,
+        vips=(),
+        extra=("no_virtual_ipaddress", "virtual_routes {", f"    {BLACKHOLE}", "}"),
+    )
+    async with settled_agent(autojump_clock, keepalived_conf(spec), tmp_path) as run:
+        assert run.agent.runtimes[0].machine.state is State.MASTER
+        assert run.net.routes == {BLACKHOLE}
+        [(_at, advert), *_] = adverts(run.net.endpoint("eth0").sent)
+        assert advert.addresses == ()

@@ -176,3 +176,13 @@ def test_strict_mode_sends_no_lower_priority_announcements(load_text: Load) -> N
     assert [m for _, m in _warnings(config)] == [
         "(VI_1) strict mode needs garp_lower_prio_repeat 0; reset"
     ]
+
+
+def test_no_virtual_ipaddress_allows_a_vrrpv3_instance_without_vips(
+    load_text: Load, errors_of: Errors
+) -> None:
+    bare = _one(load_text, _conf("    version 3\n    no_virtual_ipaddress\n", vips=""))
+    assert (bare.version, bare.vips) == (3, ())
+    errors = errors_of(_conf("    no_virtual_ipaddress\n", head=STRICT, vips=""))
+    assert [line for line, _ in errors] == [4]
+    assert "strict mode needs at least one address in virtual_ipaddress" in errors[0][1]
