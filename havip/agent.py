@@ -339,6 +339,8 @@ class Agent:
             self._executor.change_routing(effect)
         elif isinstance(effect, fx.PromoteSecondaries):
             self._executor.promote_secondaries(effect)
+        elif isinstance(effect, fx.ListenForVips):
+            self._executor.listen_for_vips(effect)
         elif isinstance(effect, fx.RemoveLeftovers):
             self._executor.remove_leftovers(effect)
         elif isinstance(effect, fx.CreateVmac):

@@ -8,6 +8,7 @@ the others touch the OS through `Net`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Literal
 
 from havip.config.model import VirtualRoute, VirtualRule
@@ -62,6 +63,19 @@ class ChangeRouting:
     op: Literal["add", "remove"]
     routes: tuple[VirtualRoute, ...]
     rules: tuple[VirtualRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListenForVips:
+    """An IPv6 master's VIPs on a VMAC: listen to (`join`) or leave their solicited-node
+    groups on the base interface's endpoint, so its MLD reports (not the VMAC's, which
+    havip.net.mldfilter drops) tell snooping switches where neighbour solicitations for
+    them must go."""
+
+    runtime: InstanceRuntime
+    endpoint: EndpointKey
+    op: Literal["join", "leave"]
+    groups: tuple[IPv6Address, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +186,7 @@ Effect = (
     | ChangeVips
     | ChangeRouting
     | PromoteSecondaries
+    | ListenForVips
     | Firewall
     | Announce
     | TakeoverDone

@@ -134,6 +134,26 @@ class Executor:
         for failure in failures:
             log.error("(%s) cannot %s virtual %s %s", name, effect.op, kind, failure)
 
+    def listen_for_vips(self, effect: fx.ListenForVips) -> None:
+        """A failure is logged: the VIPs are held all the same, only a snooping switch may
+        not forward their neighbour solicitations here."""
+        endpoint = self._endpoints.get(effect.endpoint)
+        if endpoint is None:
+            return
+        change = endpoint.join if effect.op == "join" else endpoint.leave
+        for group in effect.groups:
+            try:
+                change(group)
+            except OSError as error:
+                log.error(
+                    "(%s) cannot %s multicast group %s on %s: %s",
+                    effect.runtime.name,
+                    effect.op,
+                    group,
+                    effect.endpoint[0],
+                    error,
+                )
+
     def promote_secondaries(self, effect: fx.PromoteSecondaries) -> None:
         """A failure (no such interface yet) is logged; the instance runs on without it."""
         try:

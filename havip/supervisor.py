@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv6Address
 from typing import Literal
 
 from havip.config.model import LoadedConfig, TrackedInterface
@@ -29,6 +30,7 @@ from havip.effects import (
     EndpointKey,
     Firewall,
     GroupNotify,
+    ListenForVips,
     OpenEndpoint,
     PacerKey,
     PromoteSecondaries,
@@ -40,7 +42,7 @@ from havip.effects import (
 )
 from havip.net.firewall import FirewallTable
 from havip.net.netlink import LinkInfo, VipSpec
-from havip.net.vmac import virtual_mac
+from havip.net.vmac import solicited_node_group, virtual_mac
 from havip.net.vrrpsock import Datagram
 from havip.observer import (
     AnnouncementKind,
@@ -177,6 +179,8 @@ class Driven:
     vip_specs: tuple[VipSpec, ...]
     routing: ChangeRouting | None
     """The routes and rules a master adds (None: it has none)."""
+    listening: ListenForVips | None = None
+    """The solicited-node groups an IPv6 master with a VMAC joined (left when it leaves)."""
     retired_specs: tuple[VipSpec, ...] = ()
     """The VIP specs before an in-place reload, for the VIPs it removes."""
     endpoint: EndpointKey | None = None
@@ -631,7 +635,9 @@ class Supervisor:
                 effects.append(ChangeVips(runtime, "add", driven.vip_specs))
                 if driven.routing is not None:  # after the VIPs: one may be a route's source
                     effects.append(driven.routing)
+                self._listen(driven)
             elif isinstance(output, ReleaseVips):
+                self._stop_listening(driven)
                 if driven.routing is not None:
                     effects.append(replace(driven.routing, op="remove"))
                 effects.append(ChangeVips(runtime, "remove", driven.vip_specs))
@@ -714,6 +720,31 @@ class Supervisor:
         if (fresh.routes or fresh.rules) and driven.machine.state is State.MASTER:
             self.effects.append(fresh)
 
+    def _listen(self, driven: Driven) -> None:
+        """IPv6 VIPs on a VMAC: their solicited-node groups, joined on the base interface.
+        Called again after a reload changed the VIPs, it joins the new groups before it
+        leaves the old ones, so a group kept sends no MLD "done" in between."""
+        before, driven.listening = driven.listening, None
+        config = driven.config
+        if config.family == 6 and config.vmac is not None and driven.endpoint is not None:
+            groups = tuple(
+                dict.fromkeys(
+                    solicited_node_group(IPv6Address(spec.interface.ip))
+                    for spec in driven.vip_specs
+                    if spec.device == config.vmac
+                )
+            )
+            if groups:
+                driven.listening = ListenForVips(driven.runtime, driven.endpoint, "join", groups)
+                self.effects.append(driven.listening)
+        if before is not None:
+            self.effects.append(replace(before, op="leave"))
+
+    def _stop_listening(self, driven: Driven) -> None:
+        if driven.listening is not None:
+            self.effects.append(replace(driven.listening, op="leave"))
+            driven.listening = None
+
     def _update_vips(self, driven: Driven, update: UpdateVips) -> None:
         """A master's VIPs changed by reload: remove the retired, add the new, keep the rest."""
         removed, added = set(update.removed), set(update.added)
@@ -725,6 +756,8 @@ class Supervisor:
         if fresh:
             self._firewall(driven, "block", fresh)
             self.effects.append(ChangeVips(driven.runtime, "add", fresh))
+        if retired or fresh:
+            self._listen(driven)
 
     def _firewall(
         self, driven: Driven, op: Literal["block", "unblock"], specs: Sequence[VipSpec]

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Protocol
 
@@ -59,6 +59,12 @@ class VrrpEndpoint(Protocol):
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         """Send one advert; a full buffer or a vanished route is an OSError."""
+
+    def join(self, group: IPv6Address) -> None:
+        """Listen to `group` on this interface (counted: as often as `leave`). OSError."""
+
+    def leave(self, group: IPv6Address) -> None:
+        """Stop listening to `group` once every `join` has left. OSError."""
 
     def close(self) -> None: ...
 
@@ -180,6 +186,12 @@ class SystemEndpoint:
             frames.send(payload, source)
         else:
             self._sock.send(payload, source, destination)
+
+    def join(self, group: IPv6Address) -> None:
+        self._sock.join(group)
+
+    def leave(self, group: IPv6Address) -> None:
+        self._sock.leave(group)
 
     def close(self) -> None:
         self._window.close()

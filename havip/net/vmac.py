@@ -36,6 +36,7 @@ The interfaces havip created (or adopted from a previous run) are deleted when i
 from __future__ import annotations
 
 import logging
+from ipaddress import IPv6Address
 from pathlib import Path
 
 from pyroute2 import IPRoute
@@ -59,6 +60,12 @@ VMAC_SETTINGS: dict[Family, dict[str, str]] = {
 ADDR_GEN_MODE_NONE = "1"
 """net.ipv6.conf.IF.addr_gen_mode: no link-local address is generated for the interface."""
 BASE_SETTINGS = {"arp_ignore": "1", "arp_announce": "2"}
+SOLICITED_NODE_PREFIX = int(IPv6Address("ff02::1:ff00:0"))
+
+
+def solicited_node_group(address: IPv6Address) -> IPv6Address:
+    """RFC 4291 2.7.1: ff02::1:ffXX:XXXX, where a neighbour solicitation for `address` goes."""
+    return IPv6Address(SOLICITED_NODE_PREFIX | int(address) & 0xFFFFFF)
 
 
 def virtual_mac(vrid: int, family: int = 4) -> bytes:

@@ -77,6 +77,7 @@ class VrrpSocket:
         self.family = family
         self.group = group
         self._ancillary: dict[IPAddress, list[tuple[int, int, bytes]]] = {}
+        self._joined: dict[IPv6Address, int] = {}
         self._addresses = AddressMemo()
         self._socket_addresses: dict[IPAddress, tuple[str, int] | tuple[str, int, int, int]] = {}
         self._parsed = DatagramMemo()
@@ -124,6 +125,23 @@ class VrrpSocket:
         """Queue nothing from now on: another socket reads the adverts (havip.net.ring), this
         one stays to send them and to keep the group membership."""
         attach_filter(self.sock, DROP_ALL)
+
+    def join(self, group: IPv6Address) -> None:
+        """Be a listener of `group` on this interface, for as many callers as ask (the first
+        one joins): the kernel reports it with MLD from this interface. OSError."""
+        if not self._joined.get(group):
+            mreq = struct.pack("=16sI", group.packed, self.ifindex)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        self._joined[group] = self._joined.get(group, 0) + 1
+
+    def leave(self, group: IPv6Address) -> None:
+        """One caller fewer for `group`; the last one leaves it. OSError."""
+        count = self._joined.pop(group, 0) - 1
+        if count > 0:
+            self._joined[group] = count
+        elif count == 0:
+            mreq = struct.pack("=16sI", group.packed, self.ifindex)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_LEAVE_GROUP, mreq)
 
     def fileno(self) -> int:
         return self.sock.fileno()

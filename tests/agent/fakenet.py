@@ -60,6 +60,8 @@ class FakeEndpoint:
     sent: list[Sent] = field(default_factory=list)
     received: int = 0
     closed: bool = False
+    memberships: list[tuple[str, IPv6Address]] = field(default_factory=list)
+    """Every join and leave in order, as ("join" | "leave", group)."""
     _wake: trio.Event = field(default_factory=trio.Event)
 
     def deliver(self, item: Datagram | DecodeError | OSError, at: float | None = None) -> None:
@@ -126,6 +128,12 @@ class FakeEndpoint:
 
     def send(self, payload: bytes, source: IPAddress, destination: IPAddress) -> None:
         self.sent.append(Sent(trio.current_time(), payload, source, destination))
+
+    def join(self, group: IPv6Address) -> None:
+        self.memberships.append(("join", group))
+
+    def leave(self, group: IPv6Address) -> None:
+        self.memberships.append(("leave", group))
 
     def close(self) -> None:
         self.closed = True

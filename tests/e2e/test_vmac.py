@@ -114,10 +114,13 @@ def adverts_heard(router: Router) -> float:
 class VmacFrames:
     """Frames with the virtual MAC as source entering the switch from one port (tcpdump)."""
 
-    def __init__(self, lab: Lab, port: str, path: Path, mac: str = VIRTUAL_MAC) -> None:
+    def __init__(
+        self, lab: Lab, port: str, path: Path, mac: str = VIRTUAL_MAC, verbose: tuple[str, ...] = ()
+    ) -> None:
+        """`verbose`: tcpdump's -v, for the group records of MLD reports."""
         self.path = path
         self.mac = mac
-        command = ["tcpdump", "-i", port, "-Q", "in", "-n", "-l", "-e", "ether", "src"]
+        command = ["tcpdump", "-i", port, "-Q", "in", "-n", "-l", "-e", *verbose, "ether", "src"]
         with path.open("wb") as out:
             self.capture = subprocess.Popen(
                 ["ip", "netns", "exec", lab.switch, *command, mac],
@@ -191,6 +194,45 @@ def test_an_ipv6_vmac_has_no_address_of_its_own(lab: Lab, routers: Routers) -> N
         assert shown == expected, f"{name}'s {VMAC}"
         mode = host.exec("cat", f"/proc/sys/net/ipv6/conf/{VMAC}/addr_gen_mode").stdout
         assert mode.strip() == "1"  # none
+
+
+def link_mac(host: Host) -> str:
+    address: str = json.loads(host.exec("ip", "-j", "link", "show", "dev", "eth0").stdout)[0][
+        "address"
+    ]
+    return address
+
+
+def listens_on_eth0(host: Host, group: str) -> bool:
+    """Whether the kernel lists `group` (hex, as /proc/net/igmp6) on the host's eth0."""
+    table = host.exec("cat", "/proc/net/igmp6").stdout.splitlines()
+    return any(line.split()[1:3] == ["eth0", group] for line in table)
+
+
+def test_an_ipv6_master_reports_its_vips_groups_from_the_base_interface(
+    lab: Lab, routers: Routers, tmp_path: Path
+) -> None:
+    """MLD snooping: the switch must learn that solicitations for the VIP (to its
+    solicited-node group, ff02::1:ff00:100) belong on the master's port. The VMAC's own
+    reports are dropped (they would carry the virtual MAC), so the master joins the group on
+    its base interface, whose reports carry its own MAC; it leaves when it steps down."""
+    group = "ff0200000000000000000001ff000100"
+    for name, address in (("r1", IPV6.r1), ("r2", IPV6.r2)):
+        lab.add_host(name, address)
+    lab.wait_link_local()
+    r1 = lab.hosts["r1"]
+    reports = VmacFrames(lab, r1.port, tmp_path / "reports.txt", link_mac(r1), ("-v",))
+    timing = {"version": 3, "advert_int": 0.2, "extra": ("use_vmac",), "vips": (IPV6.vip,)}
+    master = routers.havip(r1, keepalived_conf(RouterSpec(priority=150, **timing)))  # type: ignore[arg-type]
+    routers.havip(lab.hosts["r2"], keepalived_conf(RouterSpec(priority=100, **timing)))  # type: ignore[arg-type]
+    wait_for(lambda: holders(lab, IPV6.vip) == ["r1"], 15, f"{IPV6.vip} on r1's {VMAC} only")
+    assert listens_on_eth0(r1, group) and not listens_on_eth0(lab.hosts["r2"], group)
+    time.sleep(1.5)  # the kernel repeats an unsolicited report within a second
+    sent = [line for line in reports.stop() if "multicast listener report" in line]
+    assert any("ff02::1:ff00:100" in line for line in sent), sent
+    master.stop()
+    wait_for(lambda: holders(lab, IPV6.vip) == ["r2"], 15, f"{IPV6.vip} on r2's {VMAC} only")
+    wait_for(lambda: listens_on_eth0(lab.hosts["r2"], group), 5, "r2 to join the group")
 
 
 def test_a_left_over_vmac_is_adopted_and_everything_is_undone_at_exit(

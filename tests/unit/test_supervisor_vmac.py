@@ -11,6 +11,8 @@ from havip import effects as fx
 from havip.config import load_config
 from havip.lab.configs import RouterSpec, keepalived_conf
 from havip.net.netlink import LinkInfo
+from havip.proto.events import AdvertReceived
+from havip.proto.model import Advertisement
 from havip.supervisor import Supervisor
 
 ETH0 = LinkInfo(2, "eth0", True, bytes(6), IPv4Address("192.0.2.1"), None)
@@ -105,3 +107,35 @@ def test_a_configured_mac_replaces_the_rfc_virtual_mac(tmp_path: Path) -> None:
     built.bring_up(now=0.0)
     created = [e for e in built.take() if isinstance(e, fx.CreateVmac)]
     assert [(e.name, e.mac) for e in created] == [("vrrp.51", bytes.fromhex("02005e100033"))]
+
+
+def test_an_ipv6_master_listens_for_its_vips_on_the_base_and_leaves_when_it_steps_down(
+    tmp_path: Path,
+) -> None:
+    """The MLD reports for the VIPs' solicited-node groups then come from the base interface
+    (the VMAC's own are dropped), so a snooping switch sends their solicitations here."""
+    eth0 = LinkInfo(2, "eth0", True, bytes(6), None, IPv6Address("fe80::1"))
+    vmac = LinkInfo(3, "vrrp.51", True, VIRTUAL_MAC_6, None, None)
+    built = supervisor(tmp_path, vip="2001:db8::100/64")
+    built.links = {"eth0": eth0}
+    built.bring_up(now=0.0)
+    built.links_changed({"eth0": eth0, "vrrp.51": vmac}, now=0.1)
+    built.take()
+    joined = [e for e in take_over(built) if isinstance(e, fx.ListenForVips)]
+    assert [(e.endpoint, e.op, e.groups) for e in joined] == [
+        (("eth0", 6), "join", (IPv6Address("ff02::1:ff00:100"),))
+    ]
+    driven = built.driven["VI_1"]
+    higher = Advertisement(3, 51, 200, 100, (IPv6Address("2001:db8::100"),))
+    built.feed("VI_1", AdvertReceived(higher, IPv6Address("fe80::2")), now=20.0)
+    left = [e for e in built.take() if isinstance(e, fx.ListenForVips)]
+    assert [(e.op, e.groups) for e in left] == [("leave", (IPv6Address("ff02::1:ff00:100"),))]
+    assert driven.listening is None
+
+
+def test_an_ipv4_vmac_joins_no_group(tmp_path: Path) -> None:
+    built = supervisor(tmp_path)
+    built.bring_up(now=0.0)
+    built.links_changed({"eth0": ETH0, "vrrp.51": VMAC}, now=0.1)
+    built.take()
+    assert not any(isinstance(e, fx.ListenForVips) for e in take_over(built))
