@@ -170,6 +170,10 @@ def address_tracker(name: str) -> str:
     return f"no address on {name}"
 
 
+NO_PEER_FAULT = "no unicast peer"
+"""The tracker that holds an instance with `unicast_fault_no_peer` and no peers in FAULT."""
+
+
 @dataclass(eq=False)
 class Driven:
     """One instance as the supervisor drives it: config, runtime view, wire details."""
@@ -580,6 +584,8 @@ class Supervisor:
         """Every tracker the current configuration feeds this instance."""
         config = driven.config
         names = {interface_tracker(config.interface), address_tracker(config.interface)}
+        if config.no_peer_fault:
+            names.add(NO_PEER_FAULT)
         names.update(interface_tracker(t.name) for t in self._tracked_interfaces(driven))
         scripts = [t.name for t in config.track_scripts]
         files = [t.name for t in config.track_files]
@@ -596,6 +602,8 @@ class Supervisor:
         return frozenset(names)
 
     def _feed_links(self, driven: Driven, now: float) -> None:
+        if driven.config.no_peer_fault:
+            self._feed(driven, TrackerChanged(NO_PEER_FAULT, False, 0), now)
         self._apply_link_state(driven, now)
         for tracked in self._tracked_interfaces(driven):
             link = self.links.get(tracked.name)

@@ -142,6 +142,7 @@ class _Draft:
     native_ipv6: Location | None = None
     promote_secondaries: Location | None = None
     no_virtual_ipaddress: Location | None = None
+    unicast_fault_no_peer: Location | None = None
     garp_lower_prio_repeat: _Located[int | None] | None = None
     garp_lower_prio_delay: _Located[float | None] | None = None
     virtual_routes: list[VirtualRoute] = field(default_factory=list)
@@ -198,6 +199,7 @@ class _InstanceReader:
                 "native_ipv6": self._native_ipv6,
                 "promote_secondaries": self._promote_secondaries,
                 "no_virtual_ipaddress": self._no_virtual_ipaddress,
+                "unicast_fault_no_peer": self._unicast_fault_no_peer,
                 "garp_lower_prio_repeat": self._garp_lower_prio_repeat,
                 "garp_lower_prio_delay": self._garp_lower_prio_delay,
                 "virtual_routes": self._virtual_routes,
@@ -483,6 +485,10 @@ class _InstanceReader:
                 "are not implemented (remove the line, or write 255)",
             )
 
+    def _unicast_fault_no_peer(self, s: Statement) -> None:
+        if no_args(s, self.diagnostics):
+            self.draft.unicast_fault_no_peer = s.location
+
     def _no_virtual_ipaddress(self, s: Statement) -> None:
         if no_args(s, self.diagnostics):
             self.draft.no_virtual_ipaddress = s.location
@@ -659,6 +665,7 @@ class _Settler:
             virtual_routes=tuple(draft.virtual_routes),
             virtual_rules=tuple(draft.virtual_rules),
             promote_secondaries=self.promote_secondaries(vmac),
+            no_peer_fault=self.no_peer_fault(),
             garp_lower_prio_repeat=garp_lower_prio_repeat,
             garp_lower_prio_delay=garp_lower_prio_delay,
         )
@@ -717,6 +724,18 @@ class _Settler:
                 value = 0
             found.append(_pick(value, 0 if strict else default))
         return int(found[0]), float(found[1])
+
+    def no_peer_fault(self) -> bool:
+        """keepalived 2.2.4's `unicast_fault_no_peer`: no peers means FAULT, not multicast."""
+        location = self.draft.unicast_fault_no_peer
+        if location is None or self.draft.unicast_peers:
+            return False
+        self.warning(
+            location,
+            "unicast_fault_no_peer without any unicast_peer: the instance stays in FAULT "
+            "(as keepalived)",
+        )
+        return True
 
     def promote_secondaries(self, vmac: str | None) -> bool:
         """keepalived's rule: a VMAC has it anyway (havip.net.vmac), so it is dropped there."""

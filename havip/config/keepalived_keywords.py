@@ -89,7 +89,7 @@ INSTANCE_NOT_IMPLEMENTED = _not_implemented(
         "kernel_rx_buf_size", "linkbeat_use_polling", "lvs_sync_daemon_interface",
         "notify_deleted", "notify_master_rx_lower_pri",
         "owner_ignore_adverts", "smtp_alert", "thread_timer_expired",
-        "timer_expired_backup", "track_bfd", "track_src_ip", "unicast_fault_no_peer",
+        "timer_expired_backup", "track_bfd", "track_src_ip",
         "vmac_garp_intvl",
     }
 )  # fmt: skip

@@ -280,6 +280,8 @@ class VrrpInstance:
     """Policy rules the master adds after its routes, and removes before them."""
     promote_secondaries: bool = False
     """Set net.ipv4.conf.INTERFACE.promote_secondaries while havip runs."""
+    no_peer_fault: bool = False
+    """`unicast_fault_no_peer` without any `unicast_peer`: the instance stays in FAULT."""
     garp_lower_prio_repeat: int = 0
     """Gratuitous ARPs / NAs per VIP when a master hears a lower-priority master (0: none)."""
     garp_lower_prio_delay: float = 0.0

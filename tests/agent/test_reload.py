@@ -184,3 +184,16 @@ async def test_promote_secondaries_is_set_at_start_and_by_the_reload_that_adds_i
         autojump_clock, keepalived_conf(spec(extra=("promote_secondaries",))), tmp_path
     ) as run:
         assert run.net.calls.count("promote_secondaries eth0") == 1
+
+
+async def test_unicast_fault_no_peer_holds_the_instance_in_fault_until_a_peer_is_given(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    faulty = keepalived_conf(spec(extra=("unicast_fault_no_peer",)))
+    async with settled_agent(autojump_clock, faulty, tmp_path) as run:
+        machine = run.agent.runtimes[0].machine
+        assert machine.state is State.FAULT and run.net.holds("eth0") == set()
+        assert run.net.endpoint("eth0").sent == []
+        await reload(run, keepalived_conf(spec()))
+        await trio.sleep(5.0)
+        assert machine.state is State.MASTER

@@ -186,3 +186,14 @@ def test_no_virtual_ipaddress_allows_a_vrrpv3_instance_without_vips(
     errors = errors_of(_conf("    no_virtual_ipaddress\n", head=STRICT, vips=""))
     assert [line for line, _ in errors] == [4]
     assert "strict mode needs at least one address in virtual_ipaddress" in errors[0][1]
+
+
+def test_unicast_fault_no_peer_without_peers_is_a_fault_not_multicast(load_text: Load) -> None:
+    config = load_text(_conf("    unicast_fault_no_peer\n"))
+    assert config.instances[0].no_peer_fault
+    assert [m for _, m in _warnings(config)] == [
+        "(VI_1) unicast_fault_no_peer without any unicast_peer: the instance stays in FAULT "
+        "(as keepalived)"
+    ]
+    peers = "    unicast_fault_no_peer\n    unicast_peer {\n        192.0.2.2\n    }\n"
+    assert not _one(load_text, _conf(peers)).no_peer_fault
