@@ -95,6 +95,10 @@ def _instance_lines(instance: VrrpInstance, group: SyncGroup | None) -> list[str
         peers = ", ".join(str(peer) for peer in instance.unicast_peers)
         source = instance.unicast_src_ip or "primary address"
         lines.append(f"    unicast from {source} to {peers}")
+    if instance.virtual_routes:
+        lines.append(f"    routes: {'; '.join(map(str, instance.virtual_routes))}")
+    if instance.virtual_rules:
+        lines.append(f"    rules: {'; '.join(map(str, instance.virtual_rules))}")
     trackers = _trackers(instance)
     if trackers:
         lines.append(f"    tracks: {'; '.join(trackers)}")

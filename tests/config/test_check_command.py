@@ -78,6 +78,25 @@ def test_sync_group_and_unicast_appear_in_the_summary(
     assert out.splitlines()[-1] == "sync group G1: VI_1, VI_2"
 
 
+def test_routes_and_rules_appear_in_the_summary(
+    write_conf: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_conf(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n"
+        " virtual_ipaddress {\n  192.0.2.10/24\n }\n"
+        " virtual_routes {\n  198.51.100.0/24 via 192.0.2.254 src 192.0.2.10\n"
+        "  blackhole 203.0.113.0/24\n }\n"
+        " virtual_rules {\n  from 198.51.100.0/24 table 100\n }\n}\n"
+    )
+    assert main(["check", "-f", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "    routes: 198.51.100.0/24 via 192.0.2.254 src 192.0.2.10; blackhole 203.0.113.0/24\n"
+        in out
+    )
+    assert "    rules: from 198.51.100.0/24 lookup 100\n" in out
+
+
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "missing.conf"
     assert main(["check", "-f", str(path)]) == 2
