@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -32,6 +32,7 @@ RULE_ACTIONS = {
 
 RouteResult = tuple[list[str], list[str]]
 """(the routes changed, as text; what failed and why)."""
+_Item = TypeVar("_Item", VirtualRoute, VirtualRule)
 
 
 class RouteWriter:
@@ -43,32 +44,13 @@ class RouteWriter:
 
     def add(self, routes: Sequence[VirtualRoute]) -> RouteResult:
         """Add each route; one already there counts as added (it is not ours to replace)."""
-        return self._apply("add", routes, ignore=errno.EEXIST)
+        return _apply(self._ipr.route, "add", routes, self._request, errno.EEXIST)
 
     def remove(self, routes: Sequence[VirtualRoute]) -> RouteResult:
         """Remove each route havip added; the ones actually removed are reported."""
-        return self._apply("del", routes, ignore=errno.ESRCH)
+        return _apply(self._ipr.route, "del", routes, self._request, errno.ESRCH)
 
-    def _apply(self, command: str, routes: Sequence[VirtualRoute], ignore: int) -> RouteResult:
-        changed: list[str] = []
-        failures: list[str] = []
-        for route in routes:
-            request = self._request(route, command)
-            if request is None:
-                failures.append(f"{route}: no interface {route.device}")
-                continue
-            try:
-                self._ipr.route(command, **request)
-            except NetlinkError as error:
-                if error.code != ignore:
-                    failures.append(f"{route}: {os.strerror(error.code)}")
-                elif command == "add":
-                    changed.append(str(route))
-                continue
-            changed.append(str(route))
-        return changed, failures
-
-    def _request(self, route: VirtualRoute, command: str) -> dict[str, Any] | None:
+    def _request(self, route: VirtualRoute, command: str) -> dict[str, Any] | str:
         """The route as pyroute2 takes it. Without a scope, `ip route`'s: link for a route
         with a device and no gateway when adding, and any (nowhere) when removing."""
         request: dict[str, Any] = {
@@ -81,7 +63,7 @@ class RouteWriter:
         if route.device is not None:
             index = self._index_of(route.device)
             if index is None:
-                return None
+                return f"no interface {route.device}"
             request["oif"] = index
         if route.via is not None:
             request["gateway"] = str(route.via)
@@ -108,29 +90,42 @@ class RuleWriter:
 
     def add(self, rules: Sequence[VirtualRule]) -> RouteResult:
         """Add each rule; one already there counts as added."""
-        return self._apply("add", rules, ignore=errno.EEXIST)
+        return _apply(self._ipr.rule, "add", rules, _rule_request, errno.EEXIST)
 
     def remove(self, rules: Sequence[VirtualRule]) -> RouteResult:
         """Remove each rule havip added; the ones actually removed are reported."""
-        return self._apply("del", rules, ignore=errno.ENOENT)
-
-    def _apply(self, command: str, rules: Sequence[VirtualRule], ignore: int) -> RouteResult:
-        changed: list[str] = []
-        failures: list[str] = []
-        for rule in rules:
-            try:
-                self._ipr.rule(command, **_rule_request(rule))
-            except NetlinkError as error:
-                if error.code != ignore:
-                    failures.append(f"{rule}: {os.strerror(error.code)}")
-                elif command == "add":
-                    changed.append(str(rule))
-                continue
-            changed.append(str(rule))
-        return changed, failures
+        return _apply(self._ipr.rule, "del", rules, _rule_request, errno.ENOENT)
 
 
-def _rule_request(rule: VirtualRule) -> dict[str, Any]:
+def _apply(
+    send: Callable[..., object],
+    command: str,
+    items: Sequence[_Item],
+    request_for: Callable[[_Item, str], dict[str, Any] | str],
+    absent_or_present: int,
+) -> RouteResult:
+    """Send `command` for each route or rule; the errno that means "already there" (adding)
+    or "not there" (removing) is no failure: an add counts it as done, a removal not."""
+    changed: list[str] = []
+    failures: list[str] = []
+    for item in items:
+        request = request_for(item, command)
+        if isinstance(request, str):
+            failures.append(f"{item}: {request}")
+            continue
+        try:
+            send(command, **request)
+        except NetlinkError as error:
+            if error.code != absent_or_present:
+                failures.append(f"{item}: {os.strerror(error.code)}")
+            elif command == "add":
+                changed.append(str(item))
+            continue
+        changed.append(str(item))
+    return changed, failures
+
+
+def _rule_request(rule: VirtualRule, _command: str) -> dict[str, Any]:
     request: dict[str, Any] = {
         "family": 2 if rule.family == 4 else 10,
         "action": RULE_ACTIONS[rule.action],
