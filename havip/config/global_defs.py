@@ -20,6 +20,7 @@ from havip.config.model import GlobalDefs, NotifyFifoConfig
 from havip.config.parser import Statement
 from havip.config.sections import Handler, Section, walk
 from havip.config.values import (
+    UINT32_MAX,
     no_args,
     one_arg,
     parse_int,
@@ -29,20 +30,19 @@ from havip.config.values import (
     read_seconds,
 )
 
-_UINT_MAX = 2**32 - 1
 _NFT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,255}")
 CHECKSUM_MODES = ("pseudo_header", "message_only")
 
 
 def read_whole_seconds(statement: Statement, diagnostics: Diagnostics) -> float | None:
     """keepalived's garp delays and refresh: whole seconds, 0 allowed."""
-    value = read_int(statement, 0, _UINT_MAX // 1_000_000, diagnostics)
+    value = read_int(statement, 0, UINT32_MAX // 1_000_000, diagnostics)
     return None if value is None else float(value)
 
 
 def read_repeat(statement: Statement, diagnostics: Diagnostics) -> int | None:
     """A garp repeat count; keepalived turns 0 into 1 with a warning, and so does havip."""
-    value = read_int(statement, 0, _UINT_MAX, diagnostics)
+    value = read_int(statement, 0, UINT32_MAX, diagnostics)
     if value == 0:
         diagnostics.warning(statement.location, f"{statement.keyword} must be at least 1; using 1")
         return 1
@@ -96,14 +96,14 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         sample file) means none."""
 
         def read(s: Statement) -> None:
-            value = read_seconds(s, Decimal(0), Decimal(_UINT_MAX // 1_000_000), diagnostics)
+            value = read_seconds(s, Decimal(0), Decimal(UINT32_MAX // 1_000_000), diagnostics)
             store(field, None if value is None else float(value))
 
         return read
 
     def startup_delay(s: Statement) -> None:
         """keepalived's vrrp_startup_delay: milliseconds resolution, from 1 ms."""
-        value = read_seconds(s, Decimal("0.001"), Decimal(_UINT_MAX // 1_000_000), diagnostics)
+        value = read_seconds(s, Decimal("0.001"), Decimal(UINT32_MAX // 1_000_000), diagnostics)
         store("startup_delay", None if value is None else float(value))
 
     def nftables(s: Statement) -> None:
@@ -117,7 +117,7 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
 
     def delay_after_boot(s: Statement) -> None:
         """keepalived's vrrp_delay_after_boot: seconds since boot (the agent reads the uptime)."""
-        value = read_seconds(s, Decimal("0.001"), Decimal(_UINT_MAX // 1_000_000), diagnostics)
+        value = read_seconds(s, Decimal("0.001"), Decimal(UINT32_MAX // 1_000_000), diagnostics)
         store("delay_after_boot", None if value is None else float(value))
 
     def flag(field: str) -> Handler:
@@ -179,7 +179,7 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
                 s.location,
                 "vrrp_rlimit_rtime is deprecated (as in keepalived); use vrrp_rlimit_rttime",
             )
-        store("rlimit_rttime", read_int(s, 1, _UINT_MAX, diagnostics))
+        store("rlimit_rttime", read_int(s, 1, UINT32_MAX, diagnostics))
 
     def checksum(s: Statement) -> None:
         text = one_arg(s, " or ".join(CHECKSUM_MODES), diagnostics)
@@ -244,7 +244,7 @@ def read_global_defs(blocks: Iterable[Statement], diagnostics: Diagnostics) -> G
         "vrrp_lower_prio_no_advert": optional_bool("lower_prio_no_advert"),
         "vrrp_higher_prio_send_advert": optional_bool("higher_prio_send_advert"),
         "vrrp_garp_lower_prio_repeat": lambda s: store(
-            "garp_lower_prio_repeat", read_int(s, 0, _UINT_MAX, diagnostics)
+            "garp_lower_prio_repeat", read_int(s, 0, UINT32_MAX, diagnostics)
         ),
         "vrrp_garp_lower_prio_delay": lambda s: store(
             "garp_lower_prio_delay", read_whole_seconds(s, diagnostics)

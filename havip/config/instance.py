@@ -50,6 +50,7 @@ from havip.config.tracking import (
     read_tracked_scripts,
 )
 from havip.config.values import (
+    INT32_MAX,
     interface_name_problem,
     no_args,
     one_arg,
@@ -358,7 +359,7 @@ class _InstanceReader:
 
     def _garp_lower_prio_repeat(self, s: Statement) -> None:
         self.draft.garp_lower_prio_repeat = _Located(
-            read_int(s, 0, 2**31 - 1, self.diagnostics), s.location
+            read_int(s, 0, INT32_MAX, self.diagnostics), s.location
         )
 
     def _garp_lower_prio_delay(self, s: Statement) -> None:

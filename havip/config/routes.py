@@ -18,12 +18,11 @@ from typing import cast
 from havip.config.diagnostics import Diagnostics, Location, did_you_mean
 from havip.config.model import IPAddress, IPNetwork, RouteType, VirtualRoute
 from havip.config.parser import Statement
-from havip.config.values import interface_name_problem, parse_address
+from havip.config.values import UINT32_MAX, interface_name_problem, parse_address
 
 ROUTE_TYPES = frozenset({"unicast", "blackhole", "unreachable", "prohibit", "throw"})
 TABLE_NAMES = {"default": 253, "main": 254, "local": 255}
 SCOPES = frozenset({"global", "universe", "site", "link", "host", "nowhere"})
-_U32 = 2**32 - 1
 
 # keepalived's route options that havip refuses, with what each would have done.
 REFUSED_OPTIONS = {
@@ -203,8 +202,8 @@ def read_number(
         return None
     if text in names:
         return names[text]
-    if text.isdigit() and lowest <= int(text) <= _U32:
+    if text.isdigit() and lowest <= int(text) <= UINT32_MAX:
         return int(text)
     named = f", or {', '.join(names)}" if names else ""
-    line.error(f"{option} '{text}': expected a number from {lowest} to {_U32}{named}")
+    line.error(f"{option} '{text}': expected a number from {lowest} to {UINT32_MAX}{named}")
     return None

@@ -17,12 +17,11 @@ from havip.config.diagnostics import Diagnostics, did_you_mean
 from havip.config.model import IPNetwork, RuleAction, VirtualRule
 from havip.config.parser import Statement
 from havip.config.routes import TABLE_NAMES, Line, read_number
-from havip.config.values import interface_name_problem
+from havip.config.values import UINT32_MAX, interface_name_problem
 from havip.proto.model import Family
 
 ACTIONS = frozenset({"blackhole", "unreachable", "prohibit"})
 MAIN_TABLE = 254
-_U32 = 2**32 - 1
 
 REFUSED_OPTIONS = {
     "goto": "jumps to another rule",
@@ -137,7 +136,7 @@ def _fwmark(line: Line, text: str | None) -> tuple[int | None, int | None]:
         mask = int(mask_text, 0) if slash else None
     except ValueError:
         mark = mask = -1
-    if not 0 <= mark <= _U32 or (mask is not None and not 0 <= mask <= _U32):
-        line.error(f"fwmark '{text}': expected N or N/MASK, each 0 to {_U32:#x}")
+    if not 0 <= mark <= UINT32_MAX or (mask is not None and not 0 <= mask <= UINT32_MAX):
+        line.error(f"fwmark '{text}': expected N or N/MASK, each 0 to {UINT32_MAX:#x}")
         return None, None
     return mark, mask

@@ -14,11 +14,10 @@ from havip.config.diagnostics import Diagnostics, Location
 from havip.config.model import TrackFile, VrrpScript
 from havip.config.parser import Statement
 from havip.config.sections import Section, walk
-from havip.config.values import no_args, one_arg, parse_int
+from havip.config.values import INT32_MAX, no_args, one_arg, parse_int
 
-_INT_MAX = 2**31 - 1
 SCRIPT_WEIGHT = (-253, 253)
-TRACK_FILE_WEIGHT = (-_INT_MAX, _INT_MAX)
+TRACK_FILE_WEIGHT = (-INT32_MAX, INT32_MAX)
 
 
 def command_line(words: tuple[str, ...]) -> str:
@@ -45,7 +44,7 @@ def _read_seconds_count(statement: Statement, diagnostics: Diagnostics) -> float
     text = one_arg(statement, "a whole number of seconds", diagnostics)
     if text is None:
         return None
-    value = parse_int(text, 0, _INT_MAX)
+    value = parse_int(text, 0, INT32_MAX)
     if value is None:
         diagnostics.error(
             statement.location,
@@ -116,8 +115,8 @@ def read_vrrp_script(
 
     def counter(field: str) -> Callable[[Statement], None]:
         def read(s: Statement) -> None:
-            text = one_arg(s, f"a whole number from 1 to {_INT_MAX}", diagnostics)
-            value = None if text is None else parse_int(text, 1, _INT_MAX)
+            text = one_arg(s, f"a whole number from 1 to {INT32_MAX}", diagnostics)
+            value = None if text is None else parse_int(text, 1, INT32_MAX)
             if value is None and text is not None:
                 diagnostics.error(s.location, f"{field}: expected a whole number of at least 1")
             if value is not None:
@@ -188,7 +187,7 @@ def read_track_file(name: str, statement: Statement, diagnostics: Diagnostics) -
     def init_file(s: Statement) -> None:
         value, overwrite = 0, False
         for word in s.args:
-            number = parse_int(word, -_INT_MAX, _INT_MAX)
+            number = parse_int(word, -INT32_MAX, INT32_MAX)
             if number is not None:
                 value = number
             elif word == "overwrite":

@@ -13,6 +13,10 @@ from havip.config.diagnostics import Diagnostics
 from havip.config.model import IPAddress
 from havip.config.parser import Statement
 
+UINT32_MAX = 2**32 - 1
+"""The largest value of keepalived's unsigned options (and of a kernel table, metric or mark)."""
+INT32_MAX = 2**31 - 1
+"""The largest value of keepalived's signed int options."""
 BOOL_WORDS = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 
 
